@@ -1,0 +1,103 @@
+# pollserv - busy-polling chat/echo server and the instruments to measure it.
+# Plain GNU make, no configure step.  The user's CFLAGS/CPPFLAGS/LDFLAGS are
+# kept; the language level and warnings are always added.
+
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+MANDIR	?= $(PREFIX)/share/man
+DESTDIR	?=
+
+CC	?= cc
+CFLAGS	?= -O2 -g
+WARN	 = -std=c11 -Wall -Wextra -Wpedantic
+ALL_CPPFLAGS = -Iinclude -D_DEFAULT_SOURCE $(CPPFLAGS)
+ALL_CFLAGS   = $(WARN) $(CFLAGS)
+ALL_LDFLAGS  = $(LDFLAGS)
+
+# SANITIZE=1 builds everything again under ASan+UBSan in its own tree, so
+# the two builds never mix objects.
+# BUILD lets several checkouts-in-one (or parallel workers) keep apart.
+BUILD	?= build
+ifeq ($(SANITIZE),1)
+O	 = $(BUILD)/san
+ALL_CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer \
+	       -fno-sanitize-recover=undefined
+ALL_LDFLAGS += -fsanitize=address,undefined
+else
+O	 = $(BUILD)/plain
+endif
+
+SERVER_SRC = $(wildcard src/*.c)
+SERVER_OBJ = $(SERVER_SRC:%.c=$(O)/%.o)
+LIB_OBJ	   = $(filter-out $(O)/src/main.o,$(SERVER_OBJ))
+
+# The load generator: bench/loadgen.c holds main(), the other lg_*.c files
+# are its library (unit-tested), and it shares net.c with the server.
+LOADGEN_SRC = $(wildcard bench/lg_*.c)
+LOADGEN_OBJ = $(LOADGEN_SRC:%.c=$(O)/%.o)
+LOADGEN_LIB = $(LOADGEN_OBJ) $(O)/src/net.o $(O)/src/parse.o
+
+TEST_SRC  = $(wildcard tests/check_*.c)
+TEST_OBJ  = $(TEST_SRC:%.c=$(O)/%.o)
+TEST_BIN  = $(O)/tests/check_pollserv
+
+all: pollserv bench/loadgen
+
+pollserv: $(O)/pollserv
+	@if [ "$(O)" = build/plain ]; then cp -f $< $@; fi
+
+bench/loadgen: $(O)/bench/loadgen
+	@if [ "$(O)" = build/plain ]; then cp -f $< $@; fi
+
+$(O)/pollserv: $(SERVER_OBJ)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(SERVER_OBJ) $(LDLIBS)
+
+$(O)/bench/loadgen: $(O)/bench/loadgen.o $(LOADGEN_LIB)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS) -lm
+
+$(O)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+# --- tests ---------------------------------------------------------------
+# Check's flags are looked up when the recipe runs, after `deps` may have
+# installed it.  The tests know where the binaries under test live.
+CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
+TEST_DEFS    = -DPOLLSERV_BIN='"$(CURDIR)/$(O)/pollserv"' \
+	       -DLOADGEN_BIN='"$(CURDIR)/$(O)/bench/loadgen"' \
+	       -DTESTS_DIR='"$(CURDIR)/tests"'
+
+$(O)/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(TEST_DEFS) $(CHECK_CFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(TEST_BIN): $(TEST_OBJ) $(LIB_OBJ) $(LOADGEN_OBJ)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS) -lm
+
+deps:
+	@sh tests/ensure-deps.sh
+
+# Two steps: deps first (it may install Check), then a fresh make that can
+# see Check's flags.
+check: deps
+	@$(MAKE) --no-print-directory test-binaries
+	@sh tests/run-tests.sh $(TEST_BIN)
+
+test-binaries: $(O)/pollserv $(O)/bench/loadgen $(TEST_BIN) $(TEST_EXTRA)
+
+# --- install -------------------------------------------------------------
+install: pollserv
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 755 pollserv $(DESTDIR)$(BINDIR)/pollserv
+	install -m 644 docs/pollserv.1 $(DESTDIR)$(MANDIR)/man1/pollserv.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/pollserv $(DESTDIR)$(MANDIR)/man1/pollserv.1
+
+clean:
+	rm -rf build pollserv bench/loadgen
+
+.PHONY: all check deps test-binaries install uninstall clean
+
+-include $(SERVER_OBJ:.o=.d) $(LOADGEN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(O)/bench/loadgen.d

@@ -1,0 +1,29 @@
+/* chat.h - chat command parsing and nick rules: pure, no sockets. */
+#ifndef POLLSERV_CHAT_H
+#define POLLSERV_CHAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CHAT_NICK_MAX	32	/* longest nick, in bytes */
+#define CHAT_WHO_MAX	100	/* nicks listed by /who before "..." */
+
+enum chat_kind {
+	CHAT_EMPTY,		/* empty line: ignored */
+	CHAT_MESSAGE,		/* relay to everyone else */
+	CHAT_NICK,		/* /nick NAME: arg is NAME, unchecked */
+	CHAT_WHO,		/* /who */
+	CHAT_QUIT,		/* /quit or the seed's "exit" */
+	CHAT_UNKNOWN		/* any other line starting with '/' */
+};
+
+struct chat_command {
+	enum chat_kind kind;
+	const char *arg;	/* CHAT_NICK: the argument, may be empty */
+	size_t	arg_len;
+};
+
+struct chat_command chat_parse(const char *line, size_t len);
+bool	chat_nick_valid(const char *nick, size_t len);
+
+#endif

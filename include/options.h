@@ -1,0 +1,42 @@
+/* options.h - the command line, parsed into a config without side effects. */
+#ifndef POLLSERV_OPTIONS_H
+#define POLLSERV_OPTIONS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "net.h"
+
+struct io_driver;
+
+enum server_mode { MODE_CHAT, MODE_ECHO };
+
+struct config {
+	struct net_addr listen;
+	enum server_mode mode;
+	const struct io_driver *io;
+	long	max_clients;
+	size_t	max_line;
+	size_t	max_outbuf;
+	unsigned stats_interval;	/* seconds, 0 = off */
+	unsigned backoff_max_us;
+	unsigned idle_timeout;		/* seconds, 0 = off */
+	unsigned line_timeout;		/* seconds, 0 = off */
+	int	verbosity;		/* enum log_level */
+};
+
+enum options_result {
+	OPTIONS_RUN,		/* cfg is filled in: start the server */
+	OPTIONS_HELP,		/* -h: print usage to stdout, exit 0 */
+	OPTIONS_VERSION,	/* -V */
+	OPTIONS_ERROR		/* err says why: usage to stderr, exit 2 */
+};
+
+void	options_defaults(struct config *cfg);
+enum options_result options_parse(int argc, char **argv, struct config *cfg,
+	    char *err, size_t errlen);
+void	options_usage(FILE *out);
+
+#define POLLSERV_VERSION "0.1.0"
+
+#endif

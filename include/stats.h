@@ -1,0 +1,28 @@
+/* stats.h - server counters and the logfmt stats line. */
+#ifndef POLLSERV_STATS_H
+#define POLLSERV_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct stats {
+	uint64_t accepted;	/* connections taken off the listener */
+	uint64_t rejected;	/* refused: server full or fd unwatchable */
+	uint64_t closed;	/* connections closed, any reason */
+	uint64_t slow_closed;	/* closed because output passed --max-outbuf */
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+	uint64_t lines;		/* chat lines processed */
+	uint64_t sweeps;	/* loop iterations */
+	uint64_t wouldblock;	/* recv/send/accept calls that said EAGAIN */
+	uint64_t sleeps;	/* backoff driver: sleeps after idle sweeps */
+	uint64_t pollnval;	/* poll driver: POLLNVAL seen (a bug) */
+	uint64_t timeouts;	/* idle or line timeouts fired */
+	uint64_t oom_closed;	/* closed because a buffer could not grow */
+};
+
+/* One logfmt line, no newline. cpu_user/cpu_sys come from getrusage. */
+void	stats_format(const struct stats *s, size_t clients, char *out,
+	    size_t len);
+
+#endif
