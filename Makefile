@@ -37,7 +37,7 @@ LOADGEN_SRC = $(wildcard bench/lg_*.c)
 LOADGEN_OBJ = $(LOADGEN_SRC:%.c=$(O)/%.o)
 LOADGEN_LIB = $(LOADGEN_OBJ) $(O)/src/net.o $(O)/src/parse.o
 
-TEST_SRC  = $(wildcard tests/check_*.c)
+TEST_SRC  = $(wildcard tests/check_*.c) tests/testutil.c
 TEST_OBJ  = $(TEST_SRC:%.c=$(O)/%.o)
 TEST_BIN  = $(O)/tests/check_pollserv
 

@@ -25,5 +25,9 @@ struct chat_command {
 
 struct chat_command chat_parse(const char *line, size_t len);
 bool	chat_nick_valid(const char *nick, size_t len);
+/* guest<digits> belongs to the server's automatic names. */
+bool	chat_nick_reserved(const char *nick, size_t len);
+/* Nicks compare without regard to ASCII case: "Bob" and "bob" collide. */
+bool	chat_nick_equal(const char *a, size_t alen, const char *b, size_t blen);
 
 #endif

@@ -52,7 +52,8 @@ int	client_queue(struct server *srv, struct client *c, const void *p,
 	    size_t n);
 /* The one close path: mark, remember why, queue for reaping. */
 void	client_close(struct server *srv, struct client *c, const char *reason);
-/* Stop reading; close once pending output is flushed. */
-void	client_drain(struct server *srv, struct client *c);
+/* Stop reading; close once pending output is flushed.  reason is kept
+ * for the log line when it finally closes. */
+void	client_drain(struct server *srv, struct client *c, const char *reason);
 
 #endif

@@ -50,6 +50,8 @@ struct server {
 	int64_t	next_stats_ms;
 	int64_t	next_tick_ms;		/* timeouts are checked once a second */
 	int64_t	start_ms;
+	int64_t	now_ms;			/* monotonic, read once per sweep */
+	size_t	partial_count;		/* clients holding an unfinished line */
 	int64_t	last_accept_warn_ms;
 	char   *scratch;		/* one formatted chat line */
 	size_t	scratch_size;

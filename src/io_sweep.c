@@ -1,0 +1,165 @@
+/* io_sweep.c - the dense fd list and the full sweep behind busy and backoff. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io.h"
+#include "io_sweep.h"
+
+static int
+io_sweep_grow_map(struct io_sweep *sw, int fd)
+{
+	size_t len, i;
+	int *p;
+
+	len = sw->slot_len ? sw->slot_len : 64;
+	while (len <= (size_t)fd)
+		len *= 2;
+	p = realloc(sw->slot_of, len * sizeof(*p));
+	if (p == NULL)
+		return -1;
+	for (i = sw->slot_len; i < len; i++)
+		p[i] = -1;
+	sw->slot_of = p;
+	sw->slot_len = len;
+	return 0;
+}
+
+int
+io_sweep_init(struct io_sweep *sw, int max_fds)
+{
+	memset(sw, 0, sizeof(*sw));
+	if (max_fds < 1)
+		max_fds = 1;
+	if (io_sweep_grow_map(sw, max_fds - 1) == -1)
+		return -1;
+	return 0;
+}
+
+void
+io_sweep_free(struct io_sweep *sw)
+{
+	free(sw->entries);
+	free(sw->slot_of);
+	memset(sw, 0, sizeof(*sw));
+}
+
+static int
+io_sweep_add(struct io_sweep *sw, int fd, int mask)
+{
+	struct io_sweep_entry *p;
+	size_t cap;
+
+	if ((size_t)fd >= sw->slot_len && io_sweep_grow_map(sw, fd) == -1)
+		return -1;
+	if (sw->count == sw->cap) {
+		cap = sw->cap ? sw->cap * 2 : 64;
+		p = realloc(sw->entries, cap * sizeof(*p));
+		if (p == NULL)
+			return -1;
+		sw->entries = p;
+		sw->cap = cap;
+	}
+	sw->entries[sw->count].fd = fd;
+	sw->entries[sw->count].mask = mask;
+	sw->slot_of[fd] = (int)sw->count;
+	sw->count++;
+	return 0;
+}
+
+static void
+io_sweep_remove(struct io_sweep *sw, int slot)
+{
+	struct io_sweep_entry *last;
+
+	sw->slot_of[sw->entries[slot].fd] = -1;
+	sw->count--;
+	if ((size_t)slot != sw->count) {
+		last = &sw->entries[sw->count];
+		sw->entries[slot] = *last;
+		sw->slot_of[last->fd] = slot;
+	}
+	/*
+	 * A sweep cut short resumes at cursor.  The entry swapped into a
+	 * slot below the cursor misses the rest of this sweep; it is seen in
+	 * the next one, which costs it one sweep of latency, nothing more.
+	 */
+	if (sw->cursor > sw->count)
+		sw->cursor = sw->count;
+}
+
+/*
+ * The caller's old mask is not trusted: what counts is whether the fd is
+ * in the list.  That keeps the list right even if the server and the
+ * driver ever disagree.
+ */
+int
+io_sweep_modify(struct io_sweep *sw, int fd, int new_mask)
+{
+	int slot;
+
+	if (fd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	slot = (size_t)fd < sw->slot_len ? sw->slot_of[fd] : -1;
+	if (new_mask == 0) {
+		if (slot != -1)
+			io_sweep_remove(sw, slot);
+		return 0;
+	}
+	if (slot != -1) {
+		sw->entries[slot].mask = new_mask;
+		return 0;
+	}
+	return io_sweep_add(sw, fd, new_mask);
+}
+
+int
+io_sweep_pending(const struct io_sweep *sw)
+{
+	return sw->cursor > 0 && sw->cursor < sw->count;
+}
+
+/*
+ * One sweep reports every registered fd as ready for what it is
+ * registered for: the server tries recv() on every reader and send() on
+ * every writer, and EWOULDBLOCK sorts out the rest.  The listener is only
+ * reported every BUSY_ACCEPT_EVERY sweeps, as IO_READ.  If fired[] is too
+ * small, the sweep stops there and the next call carries on from the same
+ * place, so every fd is reported once per sweep whatever max_fired is.
+ */
+int
+io_sweep_fill(struct io_sweep *sw, struct io_event *fired, int max_fired)
+{
+	struct io_sweep_entry *e;
+	int n = 0, mask;
+
+	if (max_fired <= 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (sw->cursor == 0 || sw->cursor >= sw->count) {
+		sw->cursor = 0;
+		sw->accept_now = sw->sweeps % BUSY_ACCEPT_EVERY == 0;
+		sw->sweeps++;
+	}
+	while (sw->cursor < sw->count) {
+		if (n == max_fired)
+			return n;
+		e = &sw->entries[sw->cursor++];
+		if (e->mask & IO_LISTENER) {
+			if (!sw->accept_now)
+				continue;
+			mask = IO_READ;
+		} else
+			mask = e->mask & (IO_READ | IO_WRITE);
+		if (mask == 0)
+			continue;
+		fired[n].fd = e->fd;
+		fired[n].mask = mask;
+		n++;
+	}
+	sw->cursor = 0;
+	return n;
+}

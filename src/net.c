@@ -1,0 +1,235 @@
+/* net.c - socket helpers: address parsing, listen, connect, nonblocking. */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "net.h"
+#include "parse.h"
+
+static int
+net_error(char *err, const char *fmt, const char *a, const char *b)
+{
+	if (err != NULL)
+		snprintf(err, NET_ERR_LEN, fmt, a, b);
+	return -1;
+}
+
+int
+net_set_nonblocking(int fd, char *err)
+{
+	int flags;
+
+	/* Read-modify-write: setting O_NONBLOCK alone would clear every other
+	 * status flag (Stevens 7.8 shows the wrong way). */
+	if ((flags = fcntl(fd, F_GETFL, 0)) == -1)
+		return net_error(err, "fcntl(F_GETFL): %s%s", strerror(errno), "");
+	if (fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
+		return net_error(err, "fcntl(F_SETFL): %s%s", strerror(errno), "");
+	return 0;
+}
+
+int
+net_set_nodelay(int fd, char *err)
+{
+	int on = 1;
+
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == -1)
+		return net_error(err, "setsockopt(TCP_NODELAY): %s%s",
+		    strerror(errno), "");
+	return 0;
+}
+
+int
+net_parse_addr(const char *spec, const char *default_host,
+    struct net_addr *out, char *err)
+{
+	const char *host, *port, *colon;
+	size_t hostlen;
+	unsigned long p;
+
+	if (spec == NULL || *spec == '\0')
+		return net_error(err, "empty address%s%s", "", "");
+	if (spec[0] == '[') {
+		/* [V6]:PORT */
+		const char *close = strchr(spec, ']');
+
+		if (close == NULL || close[1] != ':')
+			return net_error(err, "bad address '%s': want [V6]:PORT%s",
+			    spec, "");
+		host = spec + 1;
+		hostlen = (size_t)(close - host);
+		port = close + 2;
+	} else if ((colon = strrchr(spec, ':')) != NULL) {
+		if (strchr(spec, ':') != colon)
+			return net_error(err, "bad address '%s': put IPv6 hosts in "
+			    "brackets, [V6]:PORT%s", spec, "");
+		host = spec;
+		hostlen = (size_t)(colon - spec);
+		port = colon + 1;
+	} else {
+		host = default_host;
+		hostlen = strlen(default_host);
+		port = spec;
+	}
+	if (hostlen == 0 || hostlen >= sizeof(out->host))
+		return net_error(err, "bad address '%s': missing or long host%s",
+		    spec, "");
+	if (parse_ulong(port, 0, 65535, &p) == -1)
+		return net_error(err, "bad port in '%s': want 0 to 65535%s",
+		    spec, "");
+	memcpy(out->host, host, hostlen);
+	out->host[hostlen] = '\0';
+	out->port = (int)p;
+	return 0;
+}
+
+/* Resolve numerically or by name; the caller frees the list. */
+static struct addrinfo *
+net_resolve(const struct net_addr *addr, int passive, char *err)
+{
+	struct addrinfo hints, *res;
+	char port[8];
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = passive ? AI_PASSIVE : 0;
+	snprintf(port, sizeof(port), "%d", addr->port);
+	if ((rc = getaddrinfo(addr->host, port, &hints, &res)) != 0) {
+		net_error(err, "cannot resolve %.100s: %s", addr->host,
+		    gai_strerror(rc));
+		return NULL;
+	}
+	return res;
+}
+
+static void
+net_describe(const struct net_addr *addr, char *out, size_t len)
+{
+	if (strchr(addr->host, ':') != NULL)
+		snprintf(out, len, "[%s]:%d", addr->host, addr->port);
+	else
+		snprintf(out, len, "%s:%d", addr->host, addr->port);
+}
+
+int
+net_listen(const struct net_addr *addr, int backlog, char *err)
+{
+	struct addrinfo *res, *ai;
+	char name[NET_ADDR_LEN];
+	int fd = -1, on = 1, saved = 0;
+
+	if ((res = net_resolve(addr, 1, err)) == NULL)
+		return -1;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		    ai->ai_protocol);
+		if (fd == -1) {
+			saved = errno;
+			continue;
+		}
+		/* Restarting the server must not wait out TIME_WAIT. */
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, backlog) == 0 &&
+		    net_set_nonblocking(fd, err) == 0)
+			break;
+		saved = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd == -1) {
+		net_describe(addr, name, sizeof(name));
+		return net_error(err, "cannot listen on %.120s: %s", name,
+		    strerror(saved));
+	}
+	return fd;
+}
+
+int
+net_connect(const struct net_addr *addr, bool nonblocking, char *err)
+{
+	struct addrinfo *res, *ai;
+	char name[NET_ADDR_LEN];
+	int fd = -1, saved = 0;
+
+	if ((res = net_resolve(addr, 0, err)) == NULL)
+		return -1;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		    ai->ai_protocol);
+		if (fd == -1) {
+			saved = errno;
+			continue;
+		}
+		if (nonblocking && net_set_nonblocking(fd, err) == -1) {
+			saved = errno;
+			close(fd);
+			fd = -1;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
+		    (nonblocking && errno == EINPROGRESS))
+			break;
+		saved = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd == -1) {
+		net_describe(addr, name, sizeof(name));
+		return net_error(err, "cannot connect to %.120s: %s", name,
+		    strerror(saved));
+	}
+	return fd;
+}
+
+int
+net_local_name(int fd, char *out, size_t len, char *err)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	char host[INET6_ADDRSTRLEN];
+	int port;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1)
+		return net_error(err, "getsockname: %s%s", strerror(errno), "");
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		port = ntohs(sin6->sin6_port);
+		snprintf(out, len, "[%s]:%d", host, port);
+	} else {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		port = ntohs(sin->sin_port);
+		snprintf(out, len, "%s:%d", host, port);
+	}
+	return 0;
+}
+
+int
+net_local_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1)
+		return -1;
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
