@@ -82,9 +82,21 @@ deps:
 # see Check's flags.
 check: deps
 	@$(MAKE) --no-print-directory test-binaries
-	@sh tests/run-tests.sh $(TEST_BIN)
+	@sh tests/run-tests.sh $(TEST_BIN) $(O)/pollserv
 
 test-binaries: $(O)/pollserv $(O)/bench/loadgen $(TEST_BIN) $(TEST_EXTRA)
+
+# --- bench ---------------------------------------------------------------
+# The floor is a lone program (libc only): one recv and one send per message.
+$(O)/bench/floor: $(O)/bench/floor.o
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LDLIBS)
+
+# bench-deps installs gnuplot, ncat and socat as root, or says how; compare
+# skips what is missing.  BENCH_FLAGS passes options, e.g. --quick.
+bench: all $(O)/bench/floor
+	@sh bench/bench-deps.sh
+	POLLSERV=$(O)/pollserv LOADGEN=$(O)/bench/loadgen FLOOR=$(O)/bench/floor \
+	    sh bench/compare $(BENCH_FLAGS)
 
 # --- install -------------------------------------------------------------
 install: pollserv
@@ -98,6 +110,7 @@ uninstall:
 clean:
 	rm -rf build pollserv bench/loadgen
 
-.PHONY: all check deps test-binaries install uninstall clean
+.PHONY: all check deps test-binaries bench install uninstall clean
 
--include $(SERVER_OBJ:.o=.d) $(LOADGEN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(O)/bench/loadgen.d
+-include $(SERVER_OBJ:.o=.d) $(LOADGEN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(O)/bench/loadgen.d \
+	   $(O)/bench/floor.d

@@ -182,6 +182,11 @@ client_on_readable(struct server *srv, struct client *c)
 				server_queue_flush(srv, c);
 			else
 				client_consume_lines(srv, c);
+			/* A short read means the socket buffer is empty: the
+			 * recv() that would say EWOULDBLOCK is pure waste, and
+			 * every driver comes back when more arrives. */
+			if ((size_t)n < room)
+				break;
 			continue;
 		}
 		if (n == 0) {

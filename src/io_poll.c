@@ -236,8 +236,9 @@ io_poll_wait(void *state, int timeout_ms, bool last_sweep_idle,
 		errno = EINVAL;
 		return -1;
 	}
-	if (st->pending)
-		return io_poll_collect(st, fired, max_fired);
+	/* Leftovers first; if they all went stale, ask the kernel anew. */
+	if (st->pending && (n = io_poll_collect(st, fired, max_fired)) > 0)
+		return n;
 	n = poll(st->pfds, (nfds_t)st->count, timeout_ms < 0 ? -1 : timeout_ms);
 	if (n <= 0) {
 		if (n == 0)

@@ -142,8 +142,9 @@ io_select_wait(void *state, int timeout_ms, bool last_sweep_idle,
 		errno = EINVAL;
 		return -1;
 	}
-	if (st->pending)
-		return io_select_collect(st, fired, max_fired);
+	/* Leftovers first; if they all went stale, ask the kernel anew. */
+	if (st->pending && (n = io_select_collect(st, fired, max_fired)) > 0)
+		return n;
 
 	st->rd_ready = st->rd;
 	st->wr_ready = st->wr;
