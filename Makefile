@@ -10,7 +10,7 @@ DESTDIR	?=
 CC	?= cc
 CFLAGS	?= -O2 -g
 WARN	 = -std=c11 -Wall -Wextra -Wpedantic
-ALL_CPPFLAGS = -Iinclude -D_DEFAULT_SOURCE $(CPPFLAGS)
+ALL_CPPFLAGS = -Iinclude -Ibench -D_DEFAULT_SOURCE $(CPPFLAGS)
 ALL_CFLAGS   = $(WARN) $(CFLAGS)
 ALL_LDFLAGS  = $(LDFLAGS)
 
@@ -41,7 +41,7 @@ TEST_SRC  = $(wildcard tests/check_*.c) tests/testutil.c
 TEST_OBJ  = $(TEST_SRC:%.c=$(O)/%.o)
 TEST_BIN  = $(O)/tests/check_pollserv
 
-all: pollserv bench/loadgen
+all: pollserv bench/loadgen $(O)/bench/floor
 
 pollserv: $(O)/pollserv
 	@if [ "$(O)" = build/plain ]; then cp -f $< $@; fi
@@ -66,7 +66,29 @@ CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 TEST_DEFS    = -DPOLLSERV_BIN='"$(CURDIR)/$(O)/pollserv"' \
 	       -DLOADGEN_BIN='"$(CURDIR)/$(O)/bench/loadgen"' \
-	       -DTESTS_DIR='"$(CURDIR)/tests"'
+	       -DTESTS_DIR='"$(CURDIR)/tests"' \
+	       -DPOLLSERV_FORTIFY_BIN='"$(CURDIR)/$(O)/pollserv-fortify"'
+
+# The select scale test also runs a server built with _FORTIFY_SOURCE=2
+# (which needs -O2), so an FD_SET past FD_SETSIZE would abort, not corrupt.
+FORTIFY_OBJ = $(SERVER_SRC:%.c=$(O)/fortify/%.o)
+TEST_EXTRA += $(O)/pollserv-fortify
+
+$(O)/pollserv-fortify: $(FORTIFY_OBJ)
+	$(CC) $(ALL_CFLAGS) -O2 $(ALL_LDFLAGS) -o $@ $(FORTIFY_OBJ) $(LDLIBS)
+
+$(O)/fortify/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2 $(ALL_CFLAGS) -O2 -MMD -MP -c -o $@ $<
+
+# Hardening (issue 6).  failalloc.so is an LD_PRELOAD shim whose realloc
+# fails past a size, for the out-of-memory tests; it is built without the
+# sanitizers so it can sit in front of either server build.
+TEST_EXTRA += $(O)/tests/failalloc.so
+
+$(O)/tests/failalloc.so: tests/failalloc.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
 
 $(O)/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
@@ -85,6 +107,27 @@ check: deps
 	@sh tests/run-tests.sh $(TEST_BIN) $(O)/pollserv
 
 test-binaries: $(O)/pollserv $(O)/bench/loadgen $(TEST_BIN) $(TEST_EXTRA)
+
+# --- hardening: fuzz, soak, valgrind ------------------------------------
+# `make fuzz FUZZ_SECONDS=N` builds the libFuzzer harness for the chat input
+# path with clang and runs it on a copy of the seed corpus; a crash or leak
+# fails it and the input is saved under tests/fuzz/regressions/ (replayed
+# by `make check` from then on).  `make soak` (SOAK_SECONDS per scenario and
+# driver) and `make valgrind` (30 s under valgrind) are the long runs.
+FUZZ_SECONDS ?= 60
+FUZZ_CC	     ?= clang
+
+fuzz:
+	@FUZZ_CC='$(FUZZ_CC)' FUZZ_SECONDS='$(FUZZ_SECONDS)' \
+	    FUZZ_OUT='$(BUILD)/fuzz' sh tests/fuzz/run-fuzz.sh
+
+soak:
+	@$(MAKE) --no-print-directory SANITIZE=1 $(BUILD)/san/pollserv \
+	    $(BUILD)/san/bench/loadgen
+	@sh tests/soak.sh $(BUILD)/san/pollserv $(BUILD)/san/bench/loadgen
+
+valgrind: $(O)/pollserv
+	@sh tests/valgrind-run.sh $(O)/pollserv
 
 # --- bench ---------------------------------------------------------------
 # The floor is a lone program (libc only): one recv and one send per message.
@@ -110,7 +153,8 @@ uninstall:
 clean:
 	rm -rf build pollserv bench/loadgen
 
-.PHONY: all check deps test-binaries bench install uninstall clean
+.PHONY: all check deps test-binaries bench install uninstall clean fuzz soak \
+	valgrind
 
 -include $(SERVER_OBJ:.o=.d) $(LOADGEN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(O)/bench/loadgen.d \
-	   $(O)/bench/floor.d
+	   $(O)/bench/floor.d $(FORTIFY_OBJ:.o=.d)

@@ -29,7 +29,9 @@ struct io_sweep {
 	size_t	count, cap;
 	int    *slot_of;	/* fd -> index in entries, -1 if none */
 	size_t	slot_len;
-	size_t	cursor;		/* where a sweep cut short by max_fired resumes */
+	size_t	first;		/* the sweep starts here (mod count): rotates */
+	size_t	cursor;		/* entries done in this sweep; a sweep cut
+				 * short by max_fired resumes from here */
 	unsigned long sweeps;	/* sweeps begun, for BUSY_ACCEPT_EVERY */
 	int	accept_now;	/* this sweep reports the listener */
 };

@@ -16,6 +16,9 @@
 /* Work one client may do in one sweep, so a flooder cannot starve the
  * rest: bytes read per client per sweep. */
 #define SERVER_READ_BUDGET	(64 * 1024)
+/* Bytes asked of one recv(): big enough to empty a loopback burst in a
+ * few calls, small enough that the per-sweep budget is honoured. */
+#define SERVER_RECV_CHUNK	(16 * 1024)
 /* fds kept back from --max-clients for the listener, the wake pipe, the
  * log and the EMFILE reserve. */
 #define SERVER_FD_RESERVE	16
@@ -55,6 +58,10 @@ struct server {
 	int64_t	last_accept_warn_ms;
 	char   *scratch;		/* one formatted chat line */
 	size_t	scratch_size;
+	char   *rxbuf;			/* chat: every recv lands here first */
+	/* Memory handed back after a burst of connections (server_trim). */
+	uint64_t churn_closed;		/* stats.closed at the last tick */
+	uint64_t trimmed_closed;	/* stats.closed at the last trim */
 };
 
 extern volatile sig_atomic_t server_stop_requested;

@@ -33,6 +33,10 @@ buf_len(const struct buf *b)
 const char *
 buf_head(const struct buf *b)
 {
+	/* An unallocated buffer has no head: NULL + 0 is undefined in C
+	 * (clang's UBSan flags it; found by tests/fuzz). */
+	if (b->data == NULL)
+		return NULL;
 	return b->data + b->start;
 }
 

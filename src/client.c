@@ -9,12 +9,12 @@
 #include "server.h"
 #include "sysio.h"
 
-/* Bytes asked of one recv(): big enough to empty a loopback burst in a
- * few calls, small enough that the per-sweep budget is honoured. */
-#define CLIENT_RECV_CHUNK	(16 * 1024)
-/* An output buffer that grew past this during a burst is released once it
- * drains, so idle clients go back to costing no buffer memory. */
-#define CLIENT_OUT_KEEP		(16 * 1024)
+/* An output buffer bigger than this is released once it drains, so a
+ * burst (10,000 "joined" notices, say) does not pin memory for the rest
+ * of the connection.  Echo keeps a larger one: it refills it with every
+ * message, and a malloc/free per message would show in the CPU figures. */
+#define CLIENT_OUT_KEEP_CHAT	512
+#define CLIENT_OUT_KEEP_ECHO	(16 * 1024)
 
 static bool
 client_echo(const struct server *srv)
@@ -104,34 +104,82 @@ client_track_partial(struct server *srv, struct client *c, bool line_done)
 	}
 }
 
-/* Frame and handle every complete line in the input buffer. */
-static void
-client_consume_lines(struct server *srv, struct client *c)
+/* Handle every complete line in data[0, len); returns the bytes used.
+ * Stops early if a line ends the conversation (quit). */
+static size_t
+client_frame(struct server *srv, struct client *c, const char *data,
+    size_t len, bool *line_done)
 {
 	struct frame fr;
 	enum frame_status st;
-	bool line_done = false;
+	size_t used = 0;
 	char msg[64];
 	int n;
 
 	while (c->state == CLIENT_OPEN) {
-		st = frame_next(&c->framer, buf_head(&c->in), buf_len(&c->in),
-		    &fr);
+		st = frame_next(&c->framer, data + used, len - used, &fr);
 		if (st == FRAME_NEED_MORE)
 			break;
 		if (st == FRAME_LINE) {
 			room_line(srv, c, fr.line, fr.len);
-			line_done = true;
+			*line_done = true;
 		} else if (st == FRAME_TOO_LONG) {
 			n = snprintf(msg, sizeof(msg),
 			    "! line too long (max %zu bytes)\n",
 			    srv->cfg.max_line);
 			client_queue(srv, c, msg, (size_t)n);
 		}
-		/* A quit drained the buffer already; consuming is harmless. */
-		buf_consume(&c->in, fr.consumed);
+		used += fr.consumed;
 	}
+	return used;
+}
+
+/*
+ * Chat input arrives in the server's shared receive buffer.  Whole lines
+ * are handled straight from there; only an unfinished tail is copied into
+ * the client's own input buffer, which is released again once the line is
+ * complete.  So a client that sends whole lines, or nothing, holds no
+ * input memory at all: what keeps 10,000 idle clients cheap.
+ */
+static void
+client_feed_lines(struct server *srv, struct client *c, const char *p,
+    size_t n)
+{
+	bool line_done = false;
+	size_t used, take;
+
+	while (n > 0 && c->state == CLIENT_OPEN) {
+		if (buf_len(&c->in) == 0) {
+			used = client_frame(srv, c, p, n, &line_done);
+			p += used;
+			n -= used;
+			/* What is left cannot be a whole line, and framing
+			 * guarantees it fits the buffer's cap. */
+			if (n > 0 && c->state == CLIENT_OPEN &&
+			    buf_append(&c->in, p, n) == -1)
+				goto oom;
+			break;
+		}
+		/* Finish the line already begun, as far as the cap allows. */
+		take = c->in.cap - buf_len(&c->in);
+		if (take > n)
+			take = n;
+		if (buf_append(&c->in, p, take) == -1)
+			goto oom;
+		p += take;
+		n -= take;
+		used = client_frame(srv, c, buf_head(&c->in), buf_len(&c->in),
+		    &line_done);
+		buf_consume(&c->in, used);
+	}
+	if (buf_len(&c->in) == 0)
+		buf_shrink(&c->in, 0);
 	client_track_partial(srv, c, line_done);
+	return;
+oom:
+	srv->stats.oom_closed++;
+	log_warn("closing %s (fd %d): out of memory for input", c->nick, c->fd);
+	client_close(srv, c, "out of memory");
 }
 
 /* The peer sent FIN: finish what it said, then flush and close. */
@@ -153,18 +201,20 @@ void
 client_on_readable(struct server *srv, struct client *c)
 {
 	size_t budget = SERVER_READ_BUDGET, room, want;
-	struct buf *dst;
+	bool echo = client_echo(srv);
 	ssize_t n;
 	char *p;
 
-	/* Echo reads straight into the output buffer: no copy, and its cap is
-	 * the backpressure limit. */
-	dst = client_echo(srv) ? &c->out : &c->in;
 	while (budget > 0 && c->state == CLIENT_OPEN) {
-		want = budget < CLIENT_RECV_CHUNK ? budget : CLIENT_RECV_CHUNK;
-		if ((p = buf_reserve(dst, want, &room)) == NULL) {
+		want = budget < SERVER_RECV_CHUNK ? budget : SERVER_RECV_CHUNK;
+		if (!echo) {
+			p = srv->rxbuf;
+			room = want;
+		} else if ((p = buf_reserve(&c->out, want, &room)) == NULL) {
+			/* Echo reads straight into the output buffer: no copy,
+			 * and its cap is the backpressure limit. */
 			if (room == 0)
-				break;		/* echo: output at the cap */
+				break;		/* output at the cap */
 			srv->stats.oom_closed++;
 			log_warn("closing %s (fd %d): out of memory for input",
 			    c->nick, c->fd);
@@ -173,15 +223,16 @@ client_on_readable(struct server *srv, struct client *c)
 		}
 		n = sysio.recv(c->fd, p, room, 0);
 		if (n > 0) {
-			buf_commit(dst, (size_t)n);
 			budget -= (size_t)n;
 			srv->stats.bytes_in += (uint64_t)n;
 			srv->sweep_did_work = true;
 			c->last_input_ms = srv->now_ms;
-			if (client_echo(srv))
+			if (echo) {
+				buf_commit(&c->out, (size_t)n);
 				server_queue_flush(srv, c);
-			else
-				client_consume_lines(srv, c);
+			} else {
+				client_feed_lines(srv, c, p, (size_t)n);
+			}
 			/* A short read means the socket buffer is empty: the
 			 * recv() that would say EWOULDBLOCK is pure waste, and
 			 * every driver comes back when more arrives. */
@@ -232,7 +283,8 @@ client_on_writable(struct server *srv, struct client *c)
 		return;
 	}
 	if (buf_len(&c->out) == 0) {
-		buf_shrink(&c->out, CLIENT_OUT_KEEP);
+		buf_shrink(&c->out, client_echo(srv) ? CLIENT_OUT_KEEP_ECHO :
+		    CLIENT_OUT_KEEP_CHAT);
 		if (c->state == CLIENT_DRAINING) {
 			client_close(srv, c, c->close_reason);
 			return;

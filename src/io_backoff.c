@@ -115,8 +115,7 @@ io_backoff_wait(void *state, int timeout_ms, bool last_sweep_idle,
 
 const struct io_driver io_backoff = {
 	.name = "backoff",
-	.summary = "busy polling that sleeps after idle sweeps, doubling up "
-	    "to --backoff-max-us",
+	.summary = "busy polling, napping after idle sweeps (--backoff-max-us)",
 	.blocks = false,
 	.create = io_backoff_create,
 	.destroy = io_backoff_destroy,

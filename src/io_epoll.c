@@ -172,8 +172,7 @@ io_epoll_wait(void *state, int timeout_ms, bool last_sweep_idle,
 
 const struct io_driver io_epoll = {
 	.name = "epoll",
-	.summary = "epoll(7), level-triggered: each wait costs O(ready), "
-	    "not O(clients)",
+	.summary = "epoll(7), level-triggered: a wait costs O(ready fds)",
 	.blocks = true,
 	.create = io_epoll_create,
 	.destroy = io_epoll_destroy,

@@ -254,8 +254,7 @@ io_poll_wait(void *state, int timeout_ms, bool last_sweep_idle,
 
 const struct io_driver io_poll = {
 	.name = "poll",
-	.summary = "poll(2) over a dense pollfd array; POLLOUT only while "
-	    "output is pending",
+	.summary = "poll(2) over a dense pollfd array, POLLOUT only when needed",
 	.blocks = true,
 	.create = io_poll_create,
 	.destroy = io_poll_destroy,

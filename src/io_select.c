@@ -163,8 +163,7 @@ io_select_wait(void *state, int timeout_ms, bool last_sweep_idle,
 
 const struct io_driver io_select = {
 	.name = "select",
-	.summary = "select(2) over fd_sets copied each call; fds >= "
-	    "FD_SETSIZE are refused",
+	.summary = "select(2) over fd_sets copied each call, fd < FD_SETSIZE",
 	.blocks = true,
 	.create = io_select_create,
 	.destroy = io_select_destroy,

@@ -80,9 +80,10 @@ io_sweep_remove(struct io_sweep *sw, int slot)
 		sw->slot_of[last->fd] = slot;
 	}
 	/*
-	 * A sweep cut short resumes at cursor.  The entry swapped into a
-	 * slot below the cursor misses the rest of this sweep; it is seen in
-	 * the next one, which costs it one sweep of latency, nothing more.
+	 * A sweep cut short resumes at cursor.  Moving an entry (or
+	 * shrinking the count under the rotating start) may make it miss the
+	 * rest of this sweep or come twice; it is seen again in the next one,
+	 * which costs one sweep of latency or one wasted call, nothing more.
 	 */
 	if (sw->cursor > sw->count)
 		sw->cursor = sw->count;
@@ -128,6 +129,11 @@ io_sweep_pending(const struct io_sweep *sw)
  * reported every BUSY_ACCEPT_EVERY sweeps, as IO_READ.  If fired[] is too
  * small, the sweep stops there and the next call carries on from the same
  * place, so every fd is reported once per sweep whatever max_fired is.
+ *
+ * Each sweep starts one entry further along the array.  No client is
+ * always served first, and nothing periodic (a fault injector failing
+ * every Nth recv, a client that sends every Nth sweep) can line up with
+ * the sweep order and keep hitting the same client.
  */
 int
 io_sweep_fill(struct io_sweep *sw, struct io_event *fired, int max_fired)
@@ -141,13 +147,14 @@ io_sweep_fill(struct io_sweep *sw, struct io_event *fired, int max_fired)
 	}
 	if (sw->cursor == 0 || sw->cursor >= sw->count) {
 		sw->cursor = 0;
+		sw->first = sw->sweeps;
 		sw->accept_now = sw->sweeps % BUSY_ACCEPT_EVERY == 0;
 		sw->sweeps++;
 	}
 	while (sw->cursor < sw->count) {
 		if (n == max_fired)
 			return n;
-		e = &sw->entries[sw->cursor++];
+		e = &sw->entries[(sw->first + sw->cursor++) % sw->count];
 		if (e->mask & IO_LISTENER) {
 			if (!sw->accept_now)
 				continue;

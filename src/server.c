@@ -4,6 +4,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,8 +138,9 @@ server_init(struct server *srv, const struct config *cfg, char *err,
 	srv->fired = calloc((size_t)srv->max_fired, sizeof(*srv->fired));
 	srv->scratch_size = cfg->max_line + CHAT_NICK_MAX + 8;
 	srv->scratch = malloc(srv->scratch_size);
+	srv->rxbuf = malloc(SERVER_RECV_CHUNK);
 	if (!srv->clients || !srv->flush || !srv->reap || !srv->by_fd ||
-	    !srv->fired || !srv->scratch) {
+	    !srv->fired || !srv->scratch || !srv->rxbuf) {
 		snprintf(err, errlen, "out of memory for %ld clients",
 		    srv->cfg.max_clients);
 		goto fail;
@@ -223,6 +227,8 @@ server_free(struct server *srv)
 	free(srv->by_fd);
 	free(srv->fired);
 	free(srv->scratch);
+	free(srv->rxbuf);
+	srv->rxbuf = NULL;
 	srv->clients = srv->flush = srv->reap = srv->by_fd = NULL;
 	srv->fired = NULL;
 	srv->scratch = NULL;
@@ -262,12 +268,20 @@ server_update_interest(struct server *srv, struct client *c)
 	c->interest = want;
 }
 
-/* Tell a connection we cannot take that it was refused, then drop it. */
+/* Tell a connection we cannot take that it was refused, then drop it.
+ * why (NULL: the caller logged already) goes to the log at most once a
+ * second, sharing the accept warnings' clock: a connect storm against a
+ * full server must not turn into a log storm. */
 static void
-server_refuse(struct server *srv, int fd)
+server_refuse(struct server *srv, int fd, const char *why)
 {
 	static const char full[] = "! server full\n";
 
+	if (why != NULL && srv->now_ms - srv->last_accept_warn_ms >= 1000) {
+		log_warn("refusing connections: %s (%llu refused so far)", why,
+		    (unsigned long long)srv->stats.rejected + 1);
+		srv->last_accept_warn_ms = srv->now_ms;
+	}
 	srv->stats.rejected++;
 	if (srv->cfg.mode == MODE_CHAT)
 		(void)!send(fd, full, sizeof(full) - 1,
@@ -279,23 +293,28 @@ struct client *
 server_adopt(struct server *srv, int fd)
 {
 	char err[NET_ERR_LEN];
-	struct client *c;
+	struct client *c = NULL;
+	const char *why = NULL;
 
 	if (net_set_nonblocking(fd, err) == -1) {
 		log_warn("fd %d: %s", fd, err);
 		close(fd);
 		return NULL;
 	}
-	if (srv->nclients >= (size_t)srv->cfg.max_clients ||
-	    (size_t)fd >= srv->by_fd_len ||
-	    (c = calloc(1, sizeof(*c))) == NULL) {
-		server_refuse(srv, fd);
+	if (srv->nclients >= (size_t)srv->cfg.max_clients)
+		why = "--max-clients reached";
+	else if ((size_t)fd >= srv->by_fd_len)
+		why = "fd past the open file limit";
+	else if ((c = calloc(1, sizeof(*c))) == NULL)
+		why = "out of memory for a client";
+	if (why != NULL) {
+		server_refuse(srv, fd, why);
 		return NULL;
 	}
 	/* The driver may refuse too: select cannot watch fd >= FD_SETSIZE. */
 	if (srv->io->modify(srv->io_state, fd, 0, IO_READ) == -1) {
 		free(c);
-		server_refuse(srv, fd);
+		server_refuse(srv, fd, "the driver cannot watch this fd");
 		return NULL;
 	}
 	(void)net_set_nodelay(fd, err);	/* fails harmlessly on socketpairs */
@@ -338,7 +357,7 @@ server_accept_exhausted(struct server *srv, int err)
 	close(srv->reserve_fd);
 	srv->reserve_fd = -1;
 	if ((fd = sysio.accept(srv->listen_fd, NULL, NULL)) != -1)
-		server_refuse(srv, fd);
+		server_refuse(srv, fd, NULL);
 	srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
@@ -592,6 +611,31 @@ server_begin_shutdown(struct server *srv)
 	}
 }
 
+/*
+ * Once a second: after a burst of connections has ended, give the freed
+ * heap back to the system.  A flood of short connections leaves glibc's
+ * heap fragmented (the long-lived clients' buffers, regrown during the
+ * burst, sit above the freed ones), so its own trimming never triggers
+ * and RSS stays up by megabytes for good.  malloc_trim() also releases
+ * free pages in the middle of the heap.  It waits for a quiet tick (no
+ * closes since the last one) so a steady churn does not pay for it on
+ * every tick.
+ */
+static void
+server_trim(struct server *srv)
+{
+	if (srv->stats.closed != srv->churn_closed) {
+		srv->churn_closed = srv->stats.closed;	/* still churning */
+		return;
+	}
+	if (srv->trimmed_closed == srv->stats.closed)
+		return;
+	srv->trimmed_closed = srv->stats.closed;
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
 /* How long the driver may sleep: until the next timer, or forever. */
 static int
 server_next_timeout(struct server *srv)
@@ -602,8 +646,11 @@ server_next_timeout(struct server *srv)
 		next = srv->shutdown_deadline_ms;
 	if (srv->next_stats_ms > 0 && (next == -1 || srv->next_stats_ms < next))
 		next = srv->next_stats_ms;
-	if (srv->nclients > 0 && (srv->cfg.idle_timeout > 0 ||
-	    (srv->cfg.line_timeout > 0 && srv->partial_count > 0)) &&
+	/* A blocking driver wakes for the tick while timeouts are armed or
+	 * a trim is still due (server_trim). */
+	if (((srv->nclients > 0 && (srv->cfg.idle_timeout > 0 ||
+	    (srv->cfg.line_timeout > 0 && srv->partial_count > 0))) ||
+	    srv->trimmed_closed != srv->stats.closed) &&
 	    (next == -1 || srv->next_tick_ms < next))
 		next = srv->next_tick_ms;
 	if (next == -1)
@@ -642,6 +689,7 @@ server_run(struct server *srv)
 			srv->next_tick_ms = srv->now_ms + 1000;
 			if (srv->cfg.idle_timeout > 0 || srv->partial_count > 0)
 				server_check_timeouts(srv);
+			server_trim(srv);
 		}
 		server_sweep(srv, server_next_timeout(srv));
 	}

@@ -6,6 +6,25 @@
 
 /* Add a line here for each new check_<module>.c. */
 static Suite *(*const all_suites[])(void) = {
+	buf_suite,
+	frame_suite,
+	chat_suite,
+	parse_suite,
+	options_suite,
+	net_suite,
+	client_suite,
+	integration_suite,
+	io_suite,
+	faults_suite,
+	harden_suite,
+	fuzz_suite,
+	scale_suite,
+	lg_hist_suite,
+	lg_msg_suite,
+	lg_sched_suite,
+	lg_cpu_suite,
+	lg_report_suite,
+	loadgen_suite,
 	NULL
 };
 

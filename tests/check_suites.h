@@ -4,4 +4,24 @@
 
 #include <check.h>
 
+Suite	*io_suite(void);
+Suite	*scale_suite(void);
+Suite	*faults_suite(void);
+Suite	*harden_suite(void);
+Suite	*fuzz_suite(void);
+Suite	*buf_suite(void);
+Suite	*frame_suite(void);
+Suite	*chat_suite(void);
+Suite	*parse_suite(void);
+Suite	*options_suite(void);
+Suite	*net_suite(void);
+Suite	*client_suite(void);
+Suite	*integration_suite(void);
+Suite	*lg_hist_suite(void);
+Suite	*lg_msg_suite(void);
+Suite	*lg_sched_suite(void);
+Suite	*lg_cpu_suite(void);
+Suite	*lg_report_suite(void);
+Suite	*loadgen_suite(void);
+
 #endif

@@ -1,0 +1,154 @@
+/* check_chat.c - unit tests for chat command parsing and nick rules. */
+#include <check.h>
+#include <string.h>
+
+#include "chat.h"
+#include "check_suites.h"
+
+static struct chat_command
+parse_str(const char *s)
+{
+	return chat_parse(s, strlen(s));
+}
+
+static bool
+nick_ok(const char *s)
+{
+	return chat_nick_valid(s, strlen(s));
+}
+
+START_TEST(test_chat_empty_and_message)
+{
+	ck_assert_int_eq(chat_parse("", 0).kind, CHAT_EMPTY);
+	ck_assert_int_eq(parse_str("hello").kind, CHAT_MESSAGE);
+	ck_assert_int_eq(parse_str(" ").kind, CHAT_MESSAGE);
+	ck_assert_int_eq(parse_str(" /who").kind, CHAT_MESSAGE);
+	ck_assert_int_eq(parse_str("who").kind, CHAT_MESSAGE);
+	ck_assert_int_eq(parse_str("quit").kind, CHAT_MESSAGE);
+	/* Binary lines are messages too; the length is what counts. */
+	ck_assert_int_eq(chat_parse("a\0b", 3).kind, CHAT_MESSAGE);
+	ck_assert_int_eq(chat_parse("\0", 1).kind, CHAT_MESSAGE);
+	/* len rules, not the NUL: "exit" followed by more bytes. */
+	ck_assert_int_eq(chat_parse("exit\0", 5).kind, CHAT_MESSAGE);
+	ck_assert_int_eq(chat_parse("exitXYZ", 4).kind, CHAT_QUIT);
+}
+END_TEST
+
+START_TEST(test_chat_exit_exactly)
+{
+	ck_assert_int_eq(parse_str("exit").kind, CHAT_QUIT);
+	ck_assert_int_eq(parse_str("exit ").kind, CHAT_MESSAGE);
+	ck_assert_int_eq(parse_str(" exit").kind, CHAT_MESSAGE);
+	ck_assert_int_eq(parse_str("Exit").kind, CHAT_MESSAGE);
+	ck_assert_int_eq(parse_str("EXIT").kind, CHAT_MESSAGE);
+	ck_assert_int_eq(parse_str("exits").kind, CHAT_MESSAGE);
+	ck_assert_int_eq(parse_str("exi").kind, CHAT_MESSAGE);
+}
+END_TEST
+
+START_TEST(test_chat_commands)
+{
+	ck_assert_int_eq(parse_str("/quit").kind, CHAT_QUIT);
+	ck_assert_int_eq(parse_str("/who").kind, CHAT_WHO);
+	ck_assert_int_eq(parse_str("/unknown").kind, CHAT_UNKNOWN);
+	ck_assert_int_eq(parse_str("/").kind, CHAT_UNKNOWN);
+	ck_assert_int_eq(parse_str("//").kind, CHAT_UNKNOWN);
+	ck_assert_int_eq(parse_str("/ who").kind, CHAT_UNKNOWN);
+	ck_assert_int_eq(parse_str("/nickname").kind, CHAT_UNKNOWN);
+	ck_assert_int_eq(parse_str("/whois").kind, CHAT_UNKNOWN);
+	ck_assert_int_eq(parse_str("/quitting").kind, CHAT_UNKNOWN);
+	ck_assert_int_eq(parse_str("/exit").kind, CHAT_UNKNOWN);
+	ck_assert_int_eq(chat_parse("/\0", 2).kind, CHAT_UNKNOWN);
+}
+END_TEST
+
+START_TEST(test_chat_nick_arg)
+{
+	struct chat_command c;
+
+	c = parse_str("/nick alice");
+	ck_assert_int_eq(c.kind, CHAT_NICK);
+	ck_assert_uint_eq(c.arg_len, 5);
+	ck_assert_mem_eq(c.arg, "alice", 5);
+
+	c = parse_str("/nick");
+	ck_assert_int_eq(c.kind, CHAT_NICK);
+	ck_assert_uint_eq(c.arg_len, 0);
+	ck_assert(!chat_nick_valid(c.arg != NULL ? c.arg : "", c.arg_len));
+
+	c = parse_str("/nick ");
+	ck_assert_int_eq(c.kind, CHAT_NICK);
+	ck_assert(!chat_nick_valid(c.arg != NULL ? c.arg : "", c.arg_len));
+
+	/* NAME is the rest of the line, so a space makes it invalid. */
+	c = parse_str("/nick bob extra");
+	ck_assert_int_eq(c.kind, CHAT_NICK);
+	ck_assert(!chat_nick_valid(c.arg, c.arg_len));
+
+	c = chat_parse("/nick a\0b", 9);
+	ck_assert_int_eq(c.kind, CHAT_NICK);
+	ck_assert(!chat_nick_valid(c.arg, c.arg_len));
+
+	/* The argument points into the line, not a copy. */
+	{
+		const char line[] = "/nick Zed_9-";
+		c = chat_parse(line, sizeof(line) - 1);
+		ck_assert_int_eq(c.kind, CHAT_NICK);
+		ck_assert_ptr_eq(c.arg, line + 6);
+		ck_assert_uint_eq(c.arg_len, 6);
+		ck_assert(chat_nick_valid(c.arg, c.arg_len));
+	}
+}
+END_TEST
+
+START_TEST(test_chat_nick_rules)
+{
+	char n[64];
+	int ch;
+
+	ck_assert(nick_ok("a"));
+	ck_assert(nick_ok("Alice"));
+	ck_assert(nick_ok("A-z_0"));
+	ck_assert(nick_ok("-"));
+	ck_assert(nick_ok("_"));
+	ck_assert(nick_ok("0123456789"));
+	ck_assert(!nick_ok(""));
+	ck_assert(!nick_ok("a b"));
+	ck_assert(!nick_ok("a.b"));
+	ck_assert(!nick_ok("a\tb"));
+	ck_assert(!nick_ok("caf\xc3\xa9"));
+	ck_assert(!chat_nick_valid("ab\0c", 4));
+	/* The length given rules: a valid prefix of junk is valid. */
+	ck_assert(chat_nick_valid("ab cd", 2));
+
+	memset(n, 'x', sizeof(n));
+	ck_assert(chat_nick_valid(n, CHAT_NICK_MAX));
+	ck_assert(!chat_nick_valid(n, CHAT_NICK_MAX + 1));
+	ck_assert_int_eq(CHAT_NICK_MAX, 32);
+
+	/* Every single byte: valid exactly when it is in [A-Za-z0-9_-]. */
+	for (ch = 0; ch < 256; ch++) {
+		char c = (char)ch;
+		bool want = (ch >= 'a' && ch <= 'z') ||
+		    (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		    ch == '_' || ch == '-';
+		ck_assert_msg(chat_nick_valid(&c, 1) == want, "byte 0x%02x",
+		    ch);
+	}
+}
+END_TEST
+
+Suite *
+chat_suite(void)
+{
+	Suite *s = suite_create("chat");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_chat_empty_and_message);
+	tcase_add_test(tc, test_chat_exit_exactly);
+	tcase_add_test(tc, test_chat_commands);
+	tcase_add_test(tc, test_chat_nick_arg);
+	tcase_add_test(tc, test_chat_nick_rules);
+	suite_add_tcase(s, tc);
+	return s;
+}

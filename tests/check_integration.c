@@ -1,0 +1,660 @@
+/* check_integration.c - the real binary over real sockets, once per driver. */
+#define _GNU_SOURCE		/* memmem */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <check.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check_suites.h"
+#include "options.h"
+#include "testutil.h"
+
+/*
+ * Every test in the "drivers" case is a loop test: _i indexes io_drivers[]
+ * (the table the server itself uses), so a new driver is covered as soon
+ * as it is in the table.  Each test starts its own pollserv on
+ * 127.0.0.1:0 and reads the port from the listening line.
+ */
+
+static struct tu_server srv;
+
+static void
+it_teardown(void)
+{
+	tu_server_free(&srv);
+}
+
+/* Start pollserv --io <driver i> plus extra args; check the listen line. */
+static void
+it_start(int i, const char *mode, const char *const extra[])
+{
+	const char *args[32];
+	char want[256];
+	int n = 0, k;
+
+	args[n++] = "--io";
+	args[n++] = tu_driver_name(i);
+	if (mode != NULL) {
+		args[n++] = "--mode";
+		args[n++] = mode;
+	}
+	for (k = 0; extra != NULL && extra[k] != NULL && n < 30; k++)
+		args[n++] = extra[k];
+	args[n] = NULL;
+	ck_assert_msg(tu_server_start(&srv, POLLSERV_BIN, args) == 0,
+	    "io %s: %s", tu_driver_name(i), tu_error());
+	snprintf(want, sizeof(want),
+	    "pollserv: listening on 127.0.0.1:%d (mode %s, io %s)", srv.port,
+	    mode != NULL ? mode : "chat", tu_driver_name(i));
+	ck_assert_str_eq(srv.listen_line, want);
+}
+
+#define EXTRA(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+/* Join n clients; nicks are guest1..guestn in order on a fresh server. */
+static void
+it_join(int *fds, int n)
+{
+	char nicks[16][TU_NICK_LEN], want[32];
+	int k;
+
+	ck_assert_int_le(n, 16);
+	ck_assert_msg(tu_chat_join_all(srv.port, fds, nicks, n) == 0, "%s",
+	    tu_error());
+	for (k = 0; k < n; k++) {
+		snprintf(want, sizeof(want), "guest%d", k + 1);
+		ck_assert_str_eq(nicks[k], want);
+	}
+}
+
+#define EXPECT_ALL(fds, n, skip, want) \
+	ck_assert_msg(tu_expect_all((fds), (n), (skip), (want), TU_WAIT) \
+	    == 0, "%s", tu_error())
+
+/* ---- chat ------------------------------------------------------------- */
+
+START_TEST(test_it_chat_session)
+{
+	int fds[3];
+
+	it_start(_i, NULL, NULL);
+	it_join(fds, 3);
+	TU_SEND(fds[0], "hello\n");
+	EXPECT_ALL(fds, 3, 0, "<guest1> hello\n");
+	TU_SEND(fds[0], "/nick alice\n");
+	EXPECT_ALL(fds, 3, -1, "* guest1 is now alice\n");
+	TU_SEND(fds[1], "hi alice\r\n");
+	EXPECT_ALL(fds, 3, 1, "<guest2> hi alice\n");
+	TU_SEND(fds[1], "/nick alice\n");
+	TU_EXPECT_LINE(fds[1], "! nick taken\n");
+	TU_SEND(fds[1], "/nick no way\n");
+	TU_EXPECT_LINE(fds[1], "! invalid nick\n");
+	TU_SEND(fds[1], "/who\n");
+	TU_EXPECT_LINE(fds[1], "* users (3): alice guest2 guest3\n");
+	TU_SEND(fds[2], "/dance\n");
+	TU_EXPECT_LINE(fds[2], "! unknown command\n");
+	TU_SEND(fds[2], "/quit\n");
+	TU_EXPECT_LINE(fds[2], "* bye\n");
+	TU_EXPECT_EOF(fds[2]);
+	close(fds[2]);
+	fds[2] = -1;
+	EXPECT_ALL(fds, 2, -1, "* guest3 left\n");
+	close(fds[1]);
+	fds[1] = -1;
+	TU_EXPECT_LINE(fds[0], "* guest2 left\n");
+	TU_EXPECT_SILENCE(fds[0]);
+	tu_close_all(fds, 3);
+}
+END_TEST
+
+START_TEST(test_it_byte_at_a_time)
+{
+	static const char msg[] = "one byte at a time\r\n/who\n";
+	int fds[2], one = 1;
+	size_t k;
+
+	it_start(_i, NULL, NULL);
+	it_join(fds, 2);
+	setsockopt(fds[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	for (k = 0; k < sizeof(msg) - 1; k++) {
+		ck_assert_int_eq(tu_send_all(fds[0], msg + k, 1), 0);
+		if (k == 8)
+			TU_EXPECT_SILENCE(fds[1]);
+	}
+	TU_EXPECT_LINE(fds[1], "<guest1> one byte at a time\n");
+	TU_EXPECT_LINE(fds[0], "* users (2): guest1 guest2\n");
+	tu_close_all(fds, 2);
+}
+END_TEST
+
+START_TEST(test_it_overlong)
+{
+	char big[300];
+	int fds[2];
+
+	it_start(_i, NULL, EXTRA("--max-line", "16"));
+	it_join(fds, 2);
+	memset(big, 'x', 200);
+	memcpy(big + 200, "\nok\n", 5);
+	TU_SEND(fds[0], big);
+	TU_EXPECT_LINE(fds[0], "! line too long (max 16 bytes)\n");
+	TU_EXPECT_LINE(fds[1], "<guest1> ok\n");
+	TU_SEND(fds[0], "0123456789abcdef\r\n");
+	TU_EXPECT_LINE(fds[1], "<guest1> 0123456789abcdef\n");
+	TU_SEND(fds[0], "0123456789abcdefg\n");
+	TU_EXPECT_LINE(fds[0], "! line too long (max 16 bytes)\n");
+	TU_SEND(fds[1], "fine\n");
+	TU_EXPECT_LINE(fds[0], "<guest2> fine\n");
+	TU_EXPECT_SILENCE(fds[1]);
+	tu_close_all(fds, 2);
+}
+END_TEST
+
+START_TEST(test_it_binary)
+{
+	char line[300], want[320];
+	size_t n = 0, w;
+	int fds[2], c;
+
+	it_start(_i, NULL, NULL);
+	it_join(fds, 2);
+	/* Every byte but LF, NUL first, a CR in the middle. */
+	for (c = 0; c < 256; c++)
+		if (c != '\n')
+			line[n++] = (char)c;
+	line[n++] = '\n';
+	ck_assert_int_eq(tu_send_all(fds[0], line, n), 0);
+	w = (size_t)sprintf(want, "<guest1> ");
+	memcpy(want + w, line, n);
+	w += n;
+	ck_assert_msg(tu_expect_bytes(fds[1], want, w, TU_WAIT) == 0, "%s",
+	    tu_error());
+	tu_close_all(fds, 2);
+}
+END_TEST
+
+START_TEST(test_it_quit_and_exit)
+{
+	int fds[3];
+
+	it_start(_i, NULL, NULL);
+	it_join(fds, 3);
+	TU_SEND(fds[2], "/quit\nnever relayed\n");
+	TU_EXPECT_LINE(fds[2], "* bye\n");
+	TU_EXPECT_EOF(fds[2]);
+	EXPECT_ALL(fds, 2, -1, "* guest3 left\n");
+	TU_SEND(fds[1], "exit\nnor this\n");
+	TU_EXPECT_LINE(fds[1], "* bye\n");
+	TU_EXPECT_EOF(fds[1]);
+	TU_EXPECT_LINE(fds[0], "* guest2 left\n");
+	TU_EXPECT_SILENCE(fds[0]);
+	tu_close_all(fds, 3);
+}
+END_TEST
+
+START_TEST(test_it_peer_reset)
+{
+	int fds[3], d;
+
+	it_start(_i, NULL, NULL);
+	it_join(fds, 3);
+	TU_SEND(fds[0], "before\n");
+	EXPECT_ALL(fds, 3, 0, "<guest1> before\n");
+	tu_close_reset(fds[0]);
+	fds[0] = -1;
+	EXPECT_ALL(fds, 3, -1, "* guest1 left\n");
+	/* Still serving. */
+	d = tu_chat_connect(srv.port, NULL, 0);
+	ck_assert_msg(d >= 0, "%s", tu_error());
+	EXPECT_ALL(fds, 3, -1, "* guest4 joined\n");
+	TU_SEND(d, "after\n");
+	EXPECT_ALL(fds, 3, -1, "<guest4> after\n");
+	close(d);
+	tu_close_all(fds, 3);
+}
+END_TEST
+
+START_TEST(test_it_half_close)
+{
+	/* 8 MB of replies: more than the kernel buffers can hold while the
+	 * client is not reading, so most of it is still queued in the server
+	 * when the FIN arrives. */
+	enum { NWHO = 300000 };
+	static const char who[] = "* users (2): guest1 guest2\n";
+	const size_t wl = sizeof(who) - 1;
+	char *burst, chunk[65536];
+	size_t k, got = 0, blen;
+	int64_t deadline;
+	int fds[2];
+	ssize_t n;
+
+	it_start(_i, NULL, EXTRA("--max-outbuf", "16m"));
+	it_join(fds, 2);
+	burst = malloc(NWHO * 5 + 32);
+	ck_assert_ptr_nonnull(burst);
+	blen = (size_t)sprintf(burst, "one\n");
+	for (k = 0; k < NWHO; k++, blen += 5)
+		memcpy(burst + blen, "/who\n", 5);
+	blen += (size_t)sprintf(burst + blen, "two\n");
+	ck_assert_int_eq(tu_send_all(fds[0], burst, blen), 0);
+	free(burst);
+	ck_assert_int_eq(shutdown(fds[0], SHUT_WR), 0);
+	TU_EXPECT_LINE(fds[1], "<guest1> one\n");
+	TU_EXPECT_LINE(fds[1], "<guest1> two\n");
+	/* Every reply, then EOF. */
+	deadline = tu_now_ms() + 20000;
+	for (;;) {
+		struct pollfd pfd = { fds[0], POLLIN, 0 };
+
+		ck_assert_msg(poll(&pfd, 1, tu_left_ms(deadline)) == 1,
+		    "timeout after %zu of %zu bytes", got, NWHO * wl);
+		n = recv(fds[0], chunk, sizeof(chunk), 0);
+		ck_assert_msg(n >= 0, "recv: %s", strerror(errno));
+		if (n == 0)
+			break;
+		/* One assertion per chunk: Check reports every assertion to
+		 * its parent process, which is far too slow per byte. */
+		for (k = 0; k < (size_t)n && chunk[k] == who[got % wl]; k++)
+			got++;
+		ck_assert_msg(k == (size_t)n, "byte %zu differs", got);
+	}
+	ck_assert_uint_eq(got, NWHO * wl);
+	TU_EXPECT_LINE(fds[1], "* guest1 left\n");
+	TU_EXPECT_SILENCE(fds[1]);
+	tu_close_all(fds, 2);
+}
+END_TEST
+
+START_TEST(test_it_max_clients)
+{
+	char nick[TU_NICK_LEN], want[64];
+	int fds[2], c;
+
+	it_start(_i, NULL, EXTRA("--max-clients", "2"));
+	it_join(fds, 2);
+	c = tu_connect(srv.port);
+	ck_assert_int_ge(c, 0);
+	TU_EXPECT_LINE(c, "! server full\n");
+	TU_EXPECT_EOF(c);
+	close(c);
+	TU_EXPECT_SILENCE(fds[0]);
+	TU_EXPECT_SILENCE(fds[1]);
+	/* A slot frees up: the next one gets in. */
+	close(fds[1]);
+	fds[1] = -1;
+	TU_EXPECT_LINE(fds[0], "* guest2 left\n");
+	c = tu_chat_connect(srv.port, nick, sizeof(nick));
+	ck_assert_msg(c >= 0, "%s", tu_error());
+	snprintf(want, sizeof(want), "* %s joined\n", nick);
+	TU_EXPECT_LINE(fds[0], want);
+	close(c);
+	tu_close_all(fds, 2);
+}
+END_TEST
+
+START_TEST(test_it_stalled_reader)
+{
+	enum { BATCH = 50, MAXLINES = 200000 };
+	char batch[BATCH * 128], line[256], want[256];
+	char snick[TU_NICK_LEN], left[64];
+	size_t blen, k, next = 0, after = 0;
+	int s, t, l;
+	bool seen_left = false;
+	ssize_t n;
+
+	it_start(_i, NULL, EXTRA("--max-outbuf", "65536"));
+	/* The stalled one: tiny receive window, reads its welcome only. */
+	s = tu_connect_rcvbuf(srv.port, 4096);
+	ck_assert_int_ge(s, 0);
+	TU_EXPECT_LINE(s, "* welcome, you are guest1\n");
+	snprintf(snick, sizeof(snick), "guest1");
+	snprintf(left, sizeof(left), "* %s left\n", snick);
+	t = tu_chat_connect(srv.port, NULL, 0);
+	l = tu_chat_connect(srv.port, NULL, 0);
+	ck_assert(t >= 0 && l >= 0);
+	TU_EXPECT_LINE(t, "* guest3 joined\n");
+
+	/* The talker sends batches; the live reader must get every line in
+	 * order, with the stalled one's left notice somewhere among them. */
+	while (next < MAXLINES && after < 10 * BATCH) {
+		size_t first = next;
+
+		blen = 0;
+		for (k = 0; k < BATCH; k++, next++)
+			blen += (size_t)sprintf(batch + blen, "line %07zu "
+			    "................................................"
+			    "................\n", next);
+		ck_assert_int_eq(tu_send_all(t, batch, blen), 0);
+		for (k = first; k < next; k++) {
+			snprintf(want, sizeof(want), "<guest2> line %07zu "
+			    "................................................"
+			    "................\n", k);
+			/* if + ck_abort_msg: a passing ck_assert costs a
+			 * message to Check's parent, too much per line. */
+			n = tu_read_line(l, line, sizeof(line), TU_WAIT);
+			if (n <= 0)
+				ck_abort_msg("live reader, line %zu: %s", k,
+				    n == 0 ? "EOF" : tu_error());
+			if (!seen_left && strcmp(line, left) == 0) {
+				seen_left = true;
+				k--;
+				continue;
+			}
+			if (strcmp(line, want) != 0)
+				ck_abort_msg("live reader: want \"%s\", got "
+				    "\"%s\"", want, line);
+			if (seen_left)
+				after++;
+		}
+	}
+	ck_assert_msg(seen_left, "stalled reader still connected after %zu "
+	    "lines", next);
+	/* It was disconnected: whatever sat in its window, then EOF. */
+	ck_assert_msg(tu_wait_closed(s, TU_WAIT, NULL) == 0, "%s", tu_error());
+	TU_EXPECT_LINE(t, left);
+	TU_EXPECT_SILENCE(t);
+	close(s);
+	close(t);
+	close(l);
+	ck_assert_int_eq(tu_server_stop(&srv, SIGTERM, TU_WAIT), 0);
+	ck_assert_msg(strstr(tu_server_log(&srv), "slow_closed=1") != NULL,
+	    "final stats do not count the slow close: %s",
+	    tu_server_log(&srv));
+}
+END_TEST
+
+/* ---- echo ------------------------------------------------------------- */
+
+START_TEST(test_it_echo_random)
+{
+	const size_t total = 4 * 1024 * 1024 + 123;
+	unsigned char *data, *back;
+	size_t sent = 0, rcvd = 0, k;
+	struct pollfd pfd;
+	int64_t deadline;
+	bool shut = false;
+	ssize_t n;
+	int fd;
+
+	it_start(_i, "echo", EXTRA("--max-outbuf", "65536"));
+	data = malloc(total);
+	back = malloc(total + 1);
+	ck_assert(data != NULL && back != NULL);
+	srandom((unsigned)(_i + 1) * 7919u);
+	for (k = 0; k < total; k++)
+		data[k] = (unsigned char)random();
+	fd = tu_connect(srv.port);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(tu_set_nonblocking(fd, true), 0);
+	deadline = tu_now_ms() + 20000;
+	/* Write and read alternately on one fd, as poll says. */
+	for (;;) {
+		pfd.fd = fd;
+		pfd.events = POLLIN | (sent < total ? POLLOUT : 0);
+		pfd.revents = 0;
+		ck_assert_msg(tu_now_ms() < deadline, "echo stuck: sent %zu, "
+		    "received %zu of %zu", sent, rcvd, total);
+		if (poll(&pfd, 1, tu_left_ms(deadline)) <= 0)
+			continue;
+		if (pfd.revents & POLLOUT) {
+			size_t chunk = total - sent < 65536 ? total - sent :
+			    65536;
+
+			n = send(fd, data + sent, chunk, MSG_NOSIGNAL);
+			if (n > 0)
+				sent += (size_t)n;
+			else
+				ck_assert_msg(errno == EAGAIN, "send: %s",
+				    strerror(errno));
+		}
+		if (sent == total && !shut) {
+			/* Half-close: everything still comes back. */
+			ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+			shut = true;
+		}
+		if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
+			n = recv(fd, back + rcvd, total + 1 - rcvd, 0);
+			if (n == 0)
+				break;
+			if (n > 0)
+				rcvd += (size_t)n;
+			else
+				ck_assert_msg(errno == EAGAIN, "recv: %s",
+				    strerror(errno));
+			ck_assert_uint_le(rcvd, total);
+		}
+	}
+	ck_assert_uint_eq(rcvd, total);
+	ck_assert_msg(memcmp(back, data, total) == 0, "echo differs");
+	free(data);
+	free(back);
+	close(fd);
+}
+END_TEST
+
+/* ---- signals ---------------------------------------------------------- */
+
+START_TEST(test_it_sigterm)
+{
+	int fds[2];
+
+	it_start(_i, NULL, NULL);
+	it_join(fds, 2);
+	TU_SEND(fds[0], "last words\n");
+	TU_EXPECT_LINE(fds[1], "<guest1> last words\n");
+	ck_assert_int_eq(kill(srv.pid, SIGTERM), 0);
+	TU_EXPECT_LINE(fds[0], "* server shutting down\n");
+	TU_EXPECT_LINE(fds[1], "* server shutting down\n");
+	TU_EXPECT_EOF(fds[0]);
+	TU_EXPECT_EOF(fds[1]);
+	ck_assert_int_eq(tu_server_stop(&srv, 0, TU_WAIT), 0);
+	ck_assert_int_eq(tu_server_log_count(&srv, "stats event=final "), 1);
+	tu_close_all(fds, 2);
+}
+END_TEST
+
+START_TEST(test_it_sigint_echo)
+{
+	int fd;
+
+	/* Echo clients are just closed; the exit is still clean. */
+	it_start(_i, "echo", NULL);
+	fd = tu_connect(srv.port);
+	ck_assert_int_ge(fd, 0);
+	TU_SEND(fd, "ping");
+	ck_assert_int_eq(tu_read_exact(fd, (char[4]){ 0 }, 4, TU_WAIT), 0);
+	ck_assert_int_eq(tu_server_stop(&srv, SIGINT, TU_WAIT), 0);
+	ck_assert_msg(tu_wait_closed(fd, TU_WAIT, NULL) == 0, "%s",
+	    tu_error());
+	ck_assert_int_eq(tu_server_log_count(&srv, "stats event=final "), 1);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_it_sigusr1_stats)
+{
+	static const char *const fields[] = {
+		" clients=1 ", " accepted=1 ", " rejected=0 ", " closed=0 ",
+		" bytes_in=", " bytes_out=", " lines=", " sweeps=",
+		" wouldblock=", " cpu_user=", " cpu_sys=", NULL
+	};
+	const char *log, *p;
+	char statline[1024];
+	size_t len;
+	int fd, k;
+
+	it_start(_i, NULL, NULL);
+	fd = tu_chat_connect(srv.port, NULL, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(kill(srv.pid, SIGUSR1), 0);
+	ck_assert_msg(tu_server_wait_log(&srv, "stats event=signal ",
+	    TU_WAIT) == 0, "%s", tu_error());
+	ck_assert_msg(tu_server_wait_log(&srv, "cpu_sys=", TU_WAIT) == 0,
+	    "%s", tu_error());
+	log = tu_server_log(&srv);
+	p = strstr(log, "stats event=signal ");
+	len = strcspn(p, "\n");
+	ck_assert_uint_lt(len, sizeof(statline) - 1);
+	memcpy(statline, p, len);
+	statline[len] = ' ';
+	statline[len + 1] = '\0';
+	for (k = 0; fields[k] != NULL; k++)
+		ck_assert_msg(strstr(statline, fields[k]) != NULL,
+		    "stats line lacks \"%s\": %s", fields[k], statline);
+	/* It keeps serving afterwards. */
+	TU_SEND(fd, "/who\n");
+	TU_EXPECT_LINE(fd, "* users (1): guest1\n");
+	close(fd);
+}
+END_TEST
+
+/* ---- the command line (driver independent) ---------------------------- */
+
+static int
+count_lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s != '\0'; s++)
+		if (*s == '\n')
+			n++;
+	return n;
+}
+
+static void
+cli_expect_usage_error(const char *const args[], const char *mention)
+{
+	char *out = NULL, *err = NULL;
+	int code;
+
+	code = tu_run(POLLSERV_BIN, args, &out, &err, TU_WAIT);
+	ck_assert_msg(code == 2, "%s: exit %d, want 2; stderr: %s", args[0],
+	    code, err != NULL ? err : "");
+	ck_assert_str_eq(out, "");
+	/* A one-line reason, then the usage. */
+	ck_assert_msg(count_lines(err) >= 2, "stderr: %s", err);
+	ck_assert_msg(strstr(err, "--listen") != NULL &&
+	    strstr(err, "--max-outbuf") != NULL, "no usage on stderr: %s",
+	    err);
+	if (mention != NULL) {
+		size_t first = strcspn(err, "\n");
+
+		ck_assert_msg(memmem(err, first, mention, strlen(mention))
+		    != NULL, "first line does not mention %s: %s", mention,
+		    err);
+	}
+	free(out);
+	free(err);
+}
+
+START_TEST(test_cli_bad_options)
+{
+	cli_expect_usage_error(EXTRA("--bogus"), NULL);
+	cli_expect_usage_error(EXTRA("--io", "bogus"), "bogus");
+	cli_expect_usage_error(EXTRA("--mode", "bogus"), "bogus");
+	cli_expect_usage_error(EXTRA("--listen", "127.0.0.1:70000"), NULL);
+	cli_expect_usage_error(EXTRA("--max-outbuf", "-1"), NULL);
+	cli_expect_usage_error(EXTRA("--max-line", "-5"), NULL);
+	cli_expect_usage_error(EXTRA("extra"), NULL);
+}
+END_TEST
+
+START_TEST(test_cli_help_version)
+{
+	char *out = NULL, *err = NULL;
+
+	ck_assert_int_eq(tu_run(POLLSERV_BIN, EXTRA("--help"), &out, &err,
+	    TU_WAIT), 0);
+	ck_assert_msg(strstr(out, "--listen") != NULL, "usage: %s", out);
+	ck_assert_msg(strstr(out, "--io") != NULL, "usage: %s", out);
+	ck_assert_str_eq(err, "");
+	free(out);
+	free(err);
+	ck_assert_int_eq(tu_run(POLLSERV_BIN, EXTRA("-h"), &out, &err,
+	    TU_WAIT), 0);
+	ck_assert_msg(strstr(out, "--listen") != NULL, "usage: %s", out);
+	free(out);
+	free(err);
+	ck_assert_int_eq(tu_run(POLLSERV_BIN, EXTRA("--version"), &out, &err,
+	    TU_WAIT), 0);
+	ck_assert_msg(strstr(out, POLLSERV_VERSION) != NULL, "version: %s",
+	    out);
+	free(out);
+	free(err);
+}
+END_TEST
+
+START_TEST(test_cli_busy_port)
+{
+	char addr[64], *out = NULL, *err = NULL;
+	int code;
+
+	ck_assert_msg(tu_server_start(&srv, POLLSERV_BIN, NULL) == 0, "%s",
+	    tu_error());
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", srv.port);
+	code = tu_run(POLLSERV_BIN, EXTRA("--listen", addr), &out, &err,
+	    TU_WAIT);
+	ck_assert_msg(code == 1, "exit %d, want 1; stderr: %s", code, err);
+	ck_assert_str_eq(out, "");
+	ck_assert_msg(count_lines(err) == 1, "want one line: %s", err);
+	ck_assert_msg(strstr(err, addr) != NULL, "address missing: %s", err);
+	ck_assert_msg(strstr(err, strerror(EADDRINUSE)) != NULL,
+	    "strerror missing: %s", err);
+	free(out);
+	free(err);
+	ck_assert_int_eq(tu_server_stop(&srv, SIGTERM, TU_WAIT), 0);
+}
+END_TEST
+
+START_TEST(test_cli_stats_interval)
+{
+	ck_assert_msg(tu_server_start(&srv, POLLSERV_BIN,
+	    EXTRA("--stats-interval", "1")) == 0, "%s", tu_error());
+	ck_assert_msg(tu_server_wait_log(&srv, "stats event=periodic ",
+	    3000) == 0, "%s", tu_error());
+	ck_assert_int_eq(tu_server_stop(&srv, SIGTERM, TU_WAIT), 0);
+}
+END_TEST
+
+Suite *
+integration_suite(void)
+{
+	Suite *s = suite_create("integration");
+	TCase *tc = tcase_create("drivers");
+	TCase *cli = tcase_create("command line");
+	int n = tu_ndrivers();
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_checked_fixture(tc, NULL, it_teardown);
+	tcase_add_loop_test(tc, test_it_chat_session, 0, n);
+	tcase_add_loop_test(tc, test_it_byte_at_a_time, 0, n);
+	tcase_add_loop_test(tc, test_it_overlong, 0, n);
+	tcase_add_loop_test(tc, test_it_binary, 0, n);
+	tcase_add_loop_test(tc, test_it_quit_and_exit, 0, n);
+	tcase_add_loop_test(tc, test_it_peer_reset, 0, n);
+	tcase_add_loop_test(tc, test_it_half_close, 0, n);
+	tcase_add_loop_test(tc, test_it_max_clients, 0, n);
+	tcase_add_loop_test(tc, test_it_stalled_reader, 0, n);
+	tcase_add_loop_test(tc, test_it_echo_random, 0, n);
+	tcase_add_loop_test(tc, test_it_sigterm, 0, n);
+	tcase_add_loop_test(tc, test_it_sigint_echo, 0, n);
+	tcase_add_loop_test(tc, test_it_sigusr1_stats, 0, n);
+	suite_add_tcase(s, tc);
+
+	tcase_set_timeout(cli, 30);
+	tcase_add_checked_fixture(cli, NULL, it_teardown);
+	tcase_add_test(cli, test_cli_bad_options);
+	tcase_add_test(cli, test_cli_help_version);
+	tcase_add_test(cli, test_cli_busy_port);
+	tcase_add_test(cli, test_cli_stats_interval);
+	suite_add_tcase(s, cli);
+	return s;
+}

@@ -1,0 +1,829 @@
+/* check_io.c - every readiness driver, through the io.h interface alone. */
+#include <check.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check_suites.h"
+#include "io.h"
+#include "io_sweep.h"
+#include "log.h"
+#include "stats.h"
+
+#define NDRIVERS	5
+#define MAX_FIRED	128
+
+/* busy and backoff report every registered fd; the others only ready ones. */
+static int
+io_test_sweeps(const struct io_driver *d)
+{
+	return !d->blocks;
+}
+
+static void *
+io_test_create(const struct io_driver *d, struct stats *stats, int max_fds)
+{
+	struct io_config cfg;
+	void *st;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.max_fds = max_fds;
+	cfg.backoff_max_us = 1000;
+	cfg.stats = stats;
+	st = d->create(&cfg);
+	ck_assert_msg(st != NULL, "%s: create: %s", d->name, strerror(errno));
+	return st;
+}
+
+static void
+io_test_pair(int sv[2])
+{
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    sv), 0);
+}
+
+/* The mask reported for fd, -1 if it is not there; fails on duplicates. */
+static int
+io_test_mask(const struct io_event *fired, int n, int fd)
+{
+	int i, mask = -1;
+
+	for (i = 0; i < n; i++) {
+		if (fired[i].fd != fd)
+			continue;
+		ck_assert_msg(mask == -1, "fd %d reported twice", fd);
+		mask = fired[i].mask;
+	}
+	return mask;
+}
+
+static int64_t
+io_test_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void
+io_test_drain(int fd)
+{
+	char buf[256];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		continue;
+}
+
+START_TEST(test_io_table)
+{
+	const char *names[] = { "busy", "select", "poll", "epoll", "backoff" };
+	size_t i;
+
+	for (i = 0; i < NDRIVERS; i++) {
+		ck_assert_ptr_nonnull(io_drivers[i]);
+		ck_assert_str_eq(io_drivers[i]->name, names[i]);
+		ck_assert_ptr_eq(io_find(names[i]), io_drivers[i]);
+		ck_assert_ptr_nonnull(io_drivers[i]->summary);
+		ck_assert_ptr_null(strchr(io_drivers[i]->summary, '\n'));
+		ck_assert_uint_lt(strlen(io_drivers[i]->summary), 100);
+	}
+	ck_assert_ptr_null(io_drivers[NDRIVERS]);
+	ck_assert_ptr_null(io_find("bogus"));
+	ck_assert_ptr_null(io_find(""));
+	ck_assert_int_eq(io_busy.blocks, 0);
+	ck_assert_int_eq(io_backoff.blocks, 0);
+	ck_assert_int_eq(io_select.blocks, 1);
+	ck_assert_int_eq(io_poll.blocks, 1);
+	ck_assert_int_eq(io_epoll.blocks, 1);
+}
+END_TEST
+
+/* Read and write interest, change and removal, on every driver. */
+START_TEST(test_io_read_write)
+{
+	const struct io_driver *d = io_drivers[_i];
+	struct io_event fired[MAX_FIRED];
+	struct stats stats;
+	int a[2], b[2], n;
+	void *st;
+
+	memset(&stats, 0, sizeof(stats));
+	st = io_test_create(d, &stats, 64);
+	io_test_pair(a);
+	io_test_pair(b);
+	ck_assert_int_eq(d->modify(st, a[0], 0, IO_READ), 0);
+	ck_assert_int_eq(d->modify(st, b[0], 0, IO_READ), 0);
+	ck_assert_int_eq(write(a[1], "x", 1), 1);
+
+	n = d->wait(st, 1000, false, fired, MAX_FIRED);
+	ck_assert_int_eq(io_test_mask(fired, n, a[0]), IO_READ);
+	if (io_test_sweeps(d)) {
+		ck_assert_int_eq(n, 2);
+		ck_assert_int_eq(io_test_mask(fired, n, b[0]), IO_READ);
+	} else
+		ck_assert_int_eq(n, 1);
+
+	/* Write interest: a socket with room is writable at once. */
+	ck_assert_int_eq(d->modify(st, b[0], IO_READ, IO_READ | IO_WRITE), 0);
+	n = d->wait(st, 1000, false, fired, MAX_FIRED);
+	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(io_test_mask(fired, n, a[0]), IO_READ);
+	ck_assert_int_eq(io_test_mask(fired, n, b[0]),
+	    io_test_sweeps(d) ? IO_READ | IO_WRITE : IO_WRITE);
+
+	/* And off again: IO_WRITE is reported only while registered. */
+	ck_assert_int_eq(d->modify(st, b[0], IO_READ | IO_WRITE, IO_READ), 0);
+	n = d->wait(st, 1000, false, fired, MAX_FIRED);
+	ck_assert_int_eq(io_test_mask(fired, n, a[0]), IO_READ);
+	if (io_test_sweeps(d))
+		ck_assert_int_eq(io_test_mask(fired, n, b[0]), IO_READ);
+	else
+		ck_assert_int_eq(io_test_mask(fired, n, b[0]), -1);
+
+	/* Removed, even while readable, it is never reported again. */
+	ck_assert_int_eq(d->modify(st, a[0], IO_READ, 0), 0);
+	ck_assert_int_eq(write(b[1], "y", 1), 1);
+	n = d->wait(st, 1000, false, fired, MAX_FIRED);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(fired[0].fd, b[0]);
+	ck_assert_int_eq(fired[0].mask, IO_READ);
+
+	/* Write-only interest (echo backpressure). */
+	io_test_drain(b[0]);
+	ck_assert_int_eq(d->modify(st, b[0], IO_READ, IO_WRITE), 0);
+	n = d->wait(st, 1000, false, fired, MAX_FIRED);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(fired[0].fd, b[0]);
+	ck_assert_int_eq(fired[0].mask, IO_WRITE);
+
+	ck_assert_int_eq(d->modify(st, b[0], IO_WRITE, 0), 0);
+	ck_assert_uint_eq(stats.pollnval, 0);
+	d->destroy(st);
+	close(a[0]);
+	close(a[1]);
+	close(b[0]);
+	close(b[1]);
+}
+END_TEST
+
+/* Blocking drivers honour the timeout; sweeping ones never block. */
+START_TEST(test_io_timeout)
+{
+	const struct io_driver *d = io_drivers[_i];
+	struct io_event fired[MAX_FIRED];
+	struct stats stats;
+	int a[2], n;
+	int64_t t0, dt;
+	void *st;
+
+	memset(&stats, 0, sizeof(stats));
+	st = io_test_create(d, &stats, 64);
+	io_test_pair(a);
+	ck_assert_int_eq(d->modify(st, a[0], 0, IO_READ), 0);
+	if (io_test_sweeps(d)) {
+		/* -1 would block forever; the tcase timeout catches that. */
+		n = d->wait(st, -1, false, fired, MAX_FIRED);
+		ck_assert_int_eq(n, 1);
+		ck_assert_int_eq(fired[0].fd, a[0]);
+		ck_assert_int_eq(fired[0].mask, IO_READ);
+	} else {
+		ck_assert_int_eq(d->wait(st, 0, true, fired, MAX_FIRED), 0);
+		t0 = io_test_now_us();
+		ck_assert_int_eq(d->wait(st, 100, true, fired, MAX_FIRED), 0);
+		dt = io_test_now_us() - t0;
+		ck_assert_msg(dt >= 90000, "%s: 100 ms timeout took %lld us",
+		    d->name, (long long)dt);
+	}
+	d->destroy(st);
+	close(a[0]);
+	close(a[1]);
+}
+END_TEST
+
+/* timeout -1 blocks until another process makes the fd readable. */
+START_TEST(test_io_block_until_ready)
+{
+	const struct io_driver *d = io_drivers[_i];
+	struct io_event fired[MAX_FIRED];
+	struct stats stats;
+	int a[2], n, status;
+	pid_t pid;
+	void *st;
+
+	if (io_test_sweeps(d))
+		return;
+	memset(&stats, 0, sizeof(stats));
+	st = io_test_create(d, &stats, 64);
+	io_test_pair(a);
+	ck_assert_int_eq(d->modify(st, a[0], 0, IO_READ), 0);
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+		_exit(write(a[1], "z", 1) == 1 ? 0 : 1);
+	}
+	do
+		n = d->wait(st, -1, true, fired, MAX_FIRED);
+	while (n == -1 && errno == EINTR);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(fired[0].fd, a[0]);
+	ck_assert_int_eq(fired[0].mask, IO_READ);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	d->destroy(st);
+	close(a[0]);
+	close(a[1]);
+}
+END_TEST
+
+/* More ready fds than fired[] holds: the rest come next time. */
+START_TEST(test_io_small_fired)
+{
+	const struct io_driver *d = io_drivers[_i];
+	struct io_event fired[2];
+	struct stats stats;
+	int p[5][2], seen[5] = { 0 }, i, j, k, n, last = -1;
+	void *st;
+
+	memset(&stats, 0, sizeof(stats));
+	st = io_test_create(d, &stats, 64);
+	for (i = 0; i < 5; i++) {
+		io_test_pair(p[i]);
+		ck_assert_int_eq(d->modify(st, p[i][0], 0, IO_READ), 0);
+		ck_assert_int_eq(write(p[i][1], "r", 1), 1);
+	}
+	for (k = 0; k < 3; k++) {
+		n = d->wait(st, 1000, false, fired, 2);
+		ck_assert_msg(n >= 1 && n <= 2, "%s: call %d gave %d", d->name,
+		    k, n);
+		if (io_test_sweeps(d))
+			ck_assert_int_eq(n, k < 2 ? 2 : 1);
+		for (j = 0; j < n; j++) {
+			for (i = 0; i < 5; i++)
+				if (fired[j].fd == p[i][0])
+					seen[i]++;
+			/* Interest changed while events were held back. */
+			if (k > 0 && fired[j].fd == last)
+				ck_assert_int_eq(fired[j].mask, IO_WRITE);
+			else
+				ck_assert_int_eq(fired[j].mask, IO_READ);
+		}
+		if (k == 0) {
+			for (i = 4; i >= 0; i--)
+				if (io_test_mask(fired, n, p[i][0]) == -1)
+					break;
+			last = p[i][0];
+			ck_assert_int_eq(d->modify(st, last, IO_READ,
+			    IO_WRITE), 0);
+		}
+	}
+	for (i = 0; i < 5; i++)
+		ck_assert_msg(seen[i] >= 1 || p[i][0] == last,
+		    "%s: fd %d never reported", d->name, p[i][0]);
+	/* The sweeping drivers then start a new sweep from the top. */
+	if (io_test_sweeps(d))
+		ck_assert_int_eq(d->wait(st, 0, false, fired, 2), 2);
+	ck_assert_int_eq(d->modify(st, last, IO_WRITE, 0), 0);
+	ck_assert_int_eq(d->wait(st, 0, false, fired, 0), -1);
+	d->destroy(st);
+	for (i = 0; i < 5; i++) {
+		close(p[i][0]);
+		close(p[i][1]);
+	}
+}
+END_TEST
+
+static int
+io_test_listener(struct sockaddr_in *sin)
+{
+	socklen_t len = sizeof(*sin);
+	int fd;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	ck_assert_int_ne(fd, -1);
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)sin, sizeof(*sin)), 0);
+	ck_assert_int_eq(listen(fd, 8), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)sin, &len), 0);
+	return fd;
+}
+
+/* Sweeps rotate: over three sweeps of three fds, each one leads once. */
+START_TEST(test_io_sweep_rotates)
+{
+	const struct io_driver *d = io_drivers[_i];
+	struct io_event fired[MAX_FIRED];
+	struct stats stats;
+	int p[3][2], led[3] = { 0 }, i, k;
+	void *st;
+
+	if (!io_test_sweeps(d))
+		return;
+	memset(&stats, 0, sizeof(stats));
+	st = io_test_create(d, &stats, 64);
+	for (i = 0; i < 3; i++) {
+		io_test_pair(p[i]);
+		ck_assert_int_eq(d->modify(st, p[i][0], 0, IO_READ), 0);
+	}
+	for (k = 0; k < 3; k++) {
+		ck_assert_int_eq(d->wait(st, 0, false, fired, MAX_FIRED), 3);
+		for (i = 0; i < 3; i++)
+			if (fired[0].fd == p[i][0])
+				led[i]++;
+	}
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(led[i], 1);
+	d->destroy(st);
+	for (i = 0; i < 3; i++) {
+		close(p[i][0]);
+		close(p[i][1]);
+	}
+}
+END_TEST
+
+/* IO_LISTENER: every BUSY_ACCEPT_EVERY sweeps, or when a peer waits. */
+START_TEST(test_io_listener)
+{
+	const struct io_driver *d = io_drivers[_i];
+	struct io_event fired[MAX_FIRED];
+	struct sockaddr_in sin;
+	struct stats stats;
+	int lfd, cfd, a[2], i, n, mask, reported = 0;
+	void *st;
+
+	memset(&stats, 0, sizeof(stats));
+	st = io_test_create(d, &stats, 64);
+	lfd = io_test_listener(&sin);
+	io_test_pair(a);
+	ck_assert_int_eq(d->modify(st, lfd, 0, IO_READ | IO_LISTENER), 0);
+	ck_assert_int_eq(d->modify(st, a[0], 0, IO_READ), 0);
+	if (io_test_sweeps(d)) {
+		for (i = 0; i < 3 * BUSY_ACCEPT_EVERY; i++) {
+			n = d->wait(st, 0, false, fired, MAX_FIRED);
+			ck_assert_int_eq(io_test_mask(fired, n, a[0]), IO_READ);
+			mask = io_test_mask(fired, n, lfd);
+			if (mask == -1)
+				continue;
+			ck_assert_int_eq(mask, IO_READ);
+			reported++;
+		}
+		ck_assert_int_eq(reported, 3);
+	} else {
+		ck_assert_int_eq(d->wait(st, 0, false, fired, MAX_FIRED), 0);
+		cfd = socket(AF_INET, SOCK_STREAM, 0);
+		ck_assert_int_ne(cfd, -1);
+		ck_assert_int_eq(connect(cfd, (struct sockaddr *)&sin,
+		    sizeof(sin)), 0);
+		n = d->wait(st, 1000, false, fired, MAX_FIRED);
+		ck_assert_int_eq(n, 1);
+		ck_assert_int_eq(fired[0].fd, lfd);
+		ck_assert_int_eq(fired[0].mask, IO_READ);
+		close(cfd);
+	}
+	ck_assert_int_eq(d->modify(st, lfd, IO_READ | IO_LISTENER, 0), 0);
+	d->destroy(st);
+	close(lfd);
+	close(a[0]);
+	close(a[1]);
+}
+END_TEST
+
+/* A peer that goes away shows up as readable (EOF) or writable. */
+START_TEST(test_io_hangup)
+{
+	const struct io_driver *d = io_drivers[_i];
+	struct io_event fired[MAX_FIRED];
+	struct stats stats;
+	int a[2], b[2], n;
+	void *st;
+
+	memset(&stats, 0, sizeof(stats));
+	st = io_test_create(d, &stats, 64);
+	io_test_pair(a);
+	io_test_pair(b);
+	ck_assert_int_eq(d->modify(st, a[0], 0, IO_READ), 0);
+	ck_assert_int_eq(d->modify(st, b[0], 0, IO_WRITE), 0);
+	/* Fill b so it is not writable: only the hangup can report it. */
+	while (write(b[0], "fill fill fill fill", 19) > 0)
+		continue;
+	if (!io_test_sweeps(d))
+		ck_assert_int_eq(d->wait(st, 0, false, fired, MAX_FIRED), 0);
+	close(a[1]);
+	close(b[1]);
+	n = d->wait(st, 1000, false, fired, MAX_FIRED);
+	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(io_test_mask(fired, n, a[0]), IO_READ);
+	ck_assert_int_eq(io_test_mask(fired, n, b[0]), IO_WRITE);
+	ck_assert_int_eq(d->modify(st, a[0], IO_READ, 0), 0);
+	ck_assert_int_eq(d->modify(st, b[0], IO_WRITE, 0), 0);
+	ck_assert_uint_eq(stats.pollnval, 0);
+	d->destroy(st);
+	close(a[0]);
+	close(b[0]);
+}
+END_TEST
+
+/*
+ * An error with no readiness at all: the write end of a pipe whose reader
+ * is gone reports only POLLERR/EPOLLERR.  Registered for reading, it must
+ * still come out as IO_READ, or a level-triggered driver would spin on it
+ * unseen.
+ */
+START_TEST(test_io_error_only)
+{
+	const struct io_driver *d = io_drivers[_i];
+	struct io_event fired[MAX_FIRED];
+	struct stats stats;
+	int p[2], n;
+	void *st;
+
+	memset(&stats, 0, sizeof(stats));
+	st = io_test_create(d, &stats, 64);
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(d->modify(st, p[1], 0, IO_READ), 0);
+	if (!io_test_sweeps(d))
+		ck_assert_int_eq(d->wait(st, 0, false, fired, MAX_FIRED), 0);
+	close(p[0]);
+	n = d->wait(st, 1000, false, fired, MAX_FIRED);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(fired[0].fd, p[1]);
+	ck_assert_int_eq(fired[0].mask, IO_READ);
+	ck_assert_int_eq(d->modify(st, p[1], IO_READ, 0), 0);
+	ck_assert_uint_eq(stats.pollnval, 0);
+	d->destroy(st);
+	close(p[1]);
+}
+END_TEST
+
+/* Raise the soft fd limit so fd FD_SETSIZE + 5 exists; 0 if not allowed. */
+static int
+io_test_high_fd_allowed(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return 0;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < FD_SETSIZE + 64) {
+		if (rl.rlim_max != RLIM_INFINITY &&
+		    rl.rlim_max < FD_SETSIZE + 64)
+			return 0;
+		rl.rlim_cur = FD_SETSIZE + 64;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			return 0;
+	}
+	return 1;
+}
+
+/* select refuses fds >= FD_SETSIZE; the others take them and grow. */
+START_TEST(test_io_high_fd)
+{
+	const struct io_driver *d = io_drivers[_i];
+	struct io_event fired[MAX_FIRED];
+	struct stats stats;
+	int a[2], hi = FD_SETSIZE + 5, n;
+	void *st;
+
+	if (!io_test_high_fd_allowed()) {
+		fprintf(stderr, "check_io: skipped %s high-fd test: "
+		    "RLIMIT_NOFILE hard limit below %d\n", d->name,
+		    FD_SETSIZE + 64);
+		return;
+	}
+	memset(&stats, 0, sizeof(stats));
+	st = io_test_create(d, &stats, 16);
+	io_test_pair(a);
+	ck_assert_int_eq(dup2(a[0], hi), hi);
+	ck_assert_int_eq(d->modify(st, a[0], 0, IO_READ), 0);
+	if (strcmp(d->name, "select") == 0) {
+		errno = 0;
+		ck_assert_int_eq(d->modify(st, hi, 0, IO_READ), -1);
+		ck_assert_int_eq(errno, EINVAL);
+		ck_assert_int_eq(d->modify(st, hi, 0, IO_READ | IO_WRITE), -1);
+		ck_assert_int_eq(d->modify(st, hi, IO_READ, 0), 0);
+		/* The fds it holds are still served. */
+		ck_assert_int_eq(write(a[1], "h", 1), 1);
+		n = d->wait(st, 1000, false, fired, MAX_FIRED);
+		ck_assert_int_eq(n, 1);
+		ck_assert_int_eq(fired[0].fd, a[0]);
+	} else {
+		ck_assert_int_eq(d->modify(st, hi, 0, IO_READ), 0);
+		ck_assert_int_eq(write(a[1], "h", 1), 1);
+		n = d->wait(st, 1000, false, fired, MAX_FIRED);
+		ck_assert_int_eq(n, 2);
+		ck_assert_int_eq(io_test_mask(fired, n, hi), IO_READ);
+		ck_assert_int_eq(io_test_mask(fired, n, a[0]), IO_READ);
+		ck_assert_int_eq(d->modify(st, hi, IO_READ, 0), 0);
+	}
+	ck_assert_int_eq(d->modify(st, a[0], IO_READ, 0), 0);
+	close(hi);
+	ck_assert_uint_eq(stats.pollnval, 0);
+	d->destroy(st);
+	close(a[0]);
+	close(a[1]);
+}
+END_TEST
+
+/*
+ * Churn: add, change, remove-then-close and fd reuse at random, checked
+ * against a model after every wait.  Swap-remove bookkeeping errors show
+ * up as wrong reports, and for poll as POLLNVAL.
+ */
+#define CHURN_FDS	40
+#define CHURN_ROUNDS	300
+
+struct io_churn {
+	int	fd[2];		/* fd[0] registered, -1 if the slot is empty */
+	int	mask;
+	int	has_data;
+};
+
+static unsigned
+io_test_rand(unsigned *seed)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	return (*seed >> 16) & 0x7fff;
+}
+
+START_TEST(test_io_churn)
+{
+	const struct io_driver *d = io_drivers[_i];
+	struct io_event fired[MAX_FIRED];
+	struct io_churn c[CHURN_FDS];
+	struct stats stats;
+	unsigned seed = 12345u + (unsigned)_i;
+	int i, r, n, round, want, mask, expected;
+	void *st;
+
+	memset(&stats, 0, sizeof(stats));
+	st = io_test_create(d, &stats, 8);
+	for (i = 0; i < CHURN_FDS; i++) {
+		c[i].fd[0] = c[i].fd[1] = -1;
+		c[i].mask = c[i].has_data = 0;
+	}
+	for (round = 0; round < CHURN_ROUNDS; round++) {
+		for (i = 0; i < CHURN_FDS; i++) {
+			r = (int)(io_test_rand(&seed) % 8);
+			if (c[i].fd[0] == -1) {
+				if (r < 4)
+					continue;
+				io_test_pair(c[i].fd);
+				c[i].mask = r == 7 ? IO_READ | IO_WRITE : IO_READ;
+				c[i].has_data = 0;
+				ck_assert_int_eq(d->modify(st, c[i].fd[0], 0,
+				    c[i].mask), 0);
+			} else if (r == 0) {
+				/* The server's order: remove, then close. */
+				ck_assert_int_eq(d->modify(st, c[i].fd[0],
+				    c[i].mask, 0), 0);
+				close(c[i].fd[0]);
+				close(c[i].fd[1]);
+				c[i].fd[0] = c[i].fd[1] = -1;
+			} else if (r == 1) {
+				want = c[i].mask ^ IO_WRITE;
+				if (want == 0)
+					want = IO_READ;
+				ck_assert_int_eq(d->modify(st, c[i].fd[0],
+				    c[i].mask, want), 0);
+				c[i].mask = want;
+			} else if (r == 2 && !c[i].has_data) {
+				ck_assert_int_eq(write(c[i].fd[1], "d", 1), 1);
+				c[i].has_data = 1;
+			}
+		}
+		n = d->wait(st, 0, false, fired, MAX_FIRED);
+		ck_assert_int_ge(n, 0);
+		expected = 0;
+		for (i = 0; i < CHURN_FDS; i++) {
+			if (c[i].fd[0] == -1)
+				continue;
+			if (io_test_sweeps(d))
+				want = c[i].mask;
+			else {
+				want = c[i].mask & IO_WRITE;
+				if (c[i].has_data && (c[i].mask & IO_READ))
+					want |= IO_READ;
+			}
+			mask = io_test_mask(fired, n, c[i].fd[0]);
+			ck_assert_msg(mask == (want ? want : -1),
+			    "%s round %d: fd %d reported %d, want %d",
+			    d->name, round, c[i].fd[0], mask, want);
+			expected += want != 0;
+			if (c[i].has_data && (mask & IO_READ) && mask != -1) {
+				io_test_drain(c[i].fd[0]);
+				c[i].has_data = 0;
+			}
+		}
+		ck_assert_int_eq(n, expected);
+	}
+	for (i = 0; i < CHURN_FDS; i++) {
+		if (c[i].fd[0] == -1)
+			continue;
+		ck_assert_int_eq(d->modify(st, c[i].fd[0], c[i].mask, 0), 0);
+		close(c[i].fd[0]);
+		close(c[i].fd[1]);
+	}
+	ck_assert_uint_eq(stats.pollnval, 0);
+	d->destroy(st);
+}
+END_TEST
+
+/* The detector works: an fd closed without removal is counted once. */
+START_TEST(test_io_poll_nval_counted)
+{
+	const struct io_driver *d = io_find("poll");
+	struct io_event fired[MAX_FIRED];
+	enum log_level level;
+	struct stats stats;
+	int a[2], b[2], n;
+	void *st;
+
+	ck_assert_ptr_nonnull(d);
+	memset(&stats, 0, sizeof(stats));
+	st = io_test_create(d, &stats, 64);
+	io_test_pair(a);
+	io_test_pair(b);
+	ck_assert_int_eq(d->modify(st, a[0], 0, IO_READ), 0);
+	ck_assert_int_eq(d->modify(st, b[0], 0, IO_READ), 0);
+	ck_assert_int_eq(write(b[1], "q", 1), 1);
+	close(a[0]);		/* the bug: no modify(a[0], IO_READ, 0) */
+	level = log_get_level();
+	log_set_level(LOG_QUIET);	/* the warning is expected here */
+	n = d->wait(st, 1000, false, fired, MAX_FIRED);
+	log_set_level(level);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(fired[0].fd, b[0]);
+	ck_assert_uint_eq(stats.pollnval, 1);
+	/* Dropped, so poll() does not spin on it: counted once. */
+	io_test_drain(b[0]);
+	ck_assert_int_eq(d->wait(st, 0, false, fired, MAX_FIRED), 0);
+	ck_assert_uint_eq(stats.pollnval, 1);
+	d->destroy(st);
+	close(a[1]);
+	close(b[0]);
+	close(b[1]);
+}
+END_TEST
+
+/* One idle wait of the backoff driver, in microseconds. */
+static int64_t
+io_test_idle_wait(void *st, struct io_event *fired)
+{
+	int64_t t0;
+
+	t0 = io_test_now_us();
+	ck_assert_int_ge(io_backoff.wait(st, -1, true, fired, MAX_FIRED), 0);
+	return io_test_now_us() - t0;
+}
+
+START_TEST(test_io_backoff_sleeps)
+{
+	struct io_event fired[MAX_FIRED];
+	struct io_config cfg;
+	struct stats stats;
+	int64_t dt, best;
+	int a[2], i;
+	void *st;
+
+	memset(&stats, 0, sizeof(stats));
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.max_fds = 64;
+	cfg.backoff_max_us = 1000;
+	cfg.stats = &stats;
+	ck_assert_ptr_nonnull(st = io_backoff.create(&cfg));
+	io_test_pair(a);
+	ck_assert_int_eq(io_backoff.modify(st, a[0], 0, IO_READ), 0);
+
+	/* Work: no sleep. */
+	ck_assert_int_eq(io_backoff.wait(st, -1, false, fired, MAX_FIRED), 1);
+	ck_assert_uint_eq(stats.sleeps, 0);
+	/* 1, 2, 4 ... 512, then the 1000 us cap: eleven idle sweeps. */
+	for (i = 0; i < 11; i++) {
+		io_test_idle_wait(st, fired);
+		ck_assert_uint_eq(stats.sleeps, (uint64_t)i + 1);
+	}
+	dt = io_test_idle_wait(st, fired);
+	ck_assert_msg(dt >= 1000, "capped sleep took only %lld us",
+	    (long long)dt);
+	ck_assert_uint_eq(stats.sleeps, 12);
+	/*
+	 * Any work resets the ladder: the first idle sleep after it is
+	 * short again.  The best of five runs, so one scheduling hiccup on a
+	 * loaded machine does not decide the result.
+	 */
+	best = INT64_MAX;
+	for (i = 0; i < 5; i++) {
+		ck_assert_int_eq(io_backoff.wait(st, -1, false, fired,
+		    MAX_FIRED), 1);
+		ck_assert_uint_eq(stats.sleeps, 12 + (uint64_t)i);
+		dt = io_test_idle_wait(st, fired);
+		if (dt < best)
+			best = dt;
+	}
+	ck_assert_uint_eq(stats.sleeps, 17);
+	ck_assert_msg(best < 500, "sleep after reset took %lld us",
+	    (long long)best);
+	io_backoff.destroy(st);
+
+	/* backoff_max_us 0: never sleeps, however idle. */
+	memset(&stats, 0, sizeof(stats));
+	cfg.backoff_max_us = 0;
+	ck_assert_ptr_nonnull(st = io_backoff.create(&cfg));
+	ck_assert_int_eq(io_backoff.modify(st, a[0], 0, IO_READ), 0);
+	for (i = 0; i < 20; i++)
+		ck_assert_int_eq(io_backoff.wait(st, -1, true, fired,
+		    MAX_FIRED), 1);
+	ck_assert_uint_eq(stats.sleeps, 0);
+	io_backoff.destroy(st);
+	close(a[0]);
+	close(a[1]);
+}
+END_TEST
+
+static void
+io_test_on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* A signal cuts the nap short: wait() returns -1 with EINTR at once. */
+START_TEST(test_io_backoff_eintr)
+{
+	struct io_event fired[MAX_FIRED];
+	struct sigaction sa;
+	struct io_config cfg;
+	struct itimerval it;
+	struct stats stats;
+	int64_t t0, dt;
+	int i, n = 0;
+	void *st;
+
+	memset(&stats, 0, sizeof(stats));
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.max_fds = 64;
+	cfg.backoff_max_us = 4000000;	/* naps reach seconds */
+	cfg.stats = &stats;
+	ck_assert_ptr_nonnull(st = io_backoff.create(&cfg));
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = io_test_on_alarm;
+	sigemptyset(&sa.sa_mask);
+	ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
+	/* 1 + 2 + ... + 2^20 us is about 2 s: the alarm lands in a nap. */
+	memset(&it, 0, sizeof(it));
+	it.it_value.tv_usec = 300 * 1000;
+	ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+	t0 = io_test_now_us();
+	for (i = 0; i < 40; i++) {
+		n = io_backoff.wait(st, -1, true, fired, MAX_FIRED);
+		if (n == -1)
+			break;
+	}
+	dt = io_test_now_us() - t0;
+	ck_assert_int_eq(n, -1);
+	ck_assert_int_eq(errno, EINTR);
+	ck_assert_msg(dt < 1000000, "EINTR came after %lld us",
+	    (long long)dt);
+	signal(SIGALRM, SIG_DFL);
+	io_backoff.destroy(st);
+}
+END_TEST
+
+Suite *
+io_suite(void)
+{
+	Suite *s;
+	TCase *tc;
+
+	s = suite_create("io");
+	tc = tcase_create("drivers");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_io_table);
+	tcase_add_loop_test(tc, test_io_read_write, 0, NDRIVERS);
+	tcase_add_loop_test(tc, test_io_timeout, 0, NDRIVERS);
+	tcase_add_loop_test(tc, test_io_block_until_ready, 0, NDRIVERS);
+	tcase_add_loop_test(tc, test_io_small_fired, 0, NDRIVERS);
+	tcase_add_loop_test(tc, test_io_sweep_rotates, 0, NDRIVERS);
+	tcase_add_loop_test(tc, test_io_listener, 0, NDRIVERS);
+	tcase_add_loop_test(tc, test_io_hangup, 0, NDRIVERS);
+	tcase_add_loop_test(tc, test_io_error_only, 0, NDRIVERS);
+	tcase_add_loop_test(tc, test_io_high_fd, 0, NDRIVERS);
+	tcase_add_loop_test(tc, test_io_churn, 0, NDRIVERS);
+	tcase_add_test(tc, test_io_poll_nval_counted);
+	tcase_add_test(tc, test_io_backoff_sleeps);
+	tcase_add_test(tc, test_io_backoff_eintr);
+	suite_add_tcase(s, tc);
+	return s;
+}
