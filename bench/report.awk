@@ -4,7 +4,7 @@
 #
 # Plain POSIX awk (Debian's default is mawk): no asort, no gensub.
 # Called as: awk -f report.awk -v out=DIR -v date=... -v cpu_model=...
-#   -v ncpu=N -v pin=... -v load0=... -v load1=... -v reps=N -v dur=S -v warm=S -v scenarios="a b"
+#   -v ncpu=N -v pin=... -v load0=... -v load1=... -v reps=N -v creps=N -v dur=S -v warm=S -v scenarios="a b"
 #   -v drivers="x y" floor.txt runs.csv
 
 BEGIN {
@@ -46,6 +46,9 @@ FNR == 1 { ncol = split($0, COL, ","); next }
 	SUM[key, "corrupt"] += $15; SUM[key, "reorder"] += $16
 	if ($23 == "true") LIMITED[key] = 1
 	if (kind == "curve" && !((bo) in SEENBO)) { SEENBO[bo] = 1; CURVE[++ncurve] = bo }
+	# The default (1000 us) point may come from the main matrix instead.
+	if (kind == "driver" && drv == "backoff" && (scen == "idle-1000" || scen == "echo-sparse"))
+		HAVEDEF = 1
 }
 
 function add(key, m, v) {
@@ -139,8 +142,11 @@ END {
 	if (anyfailed) print "✗ at least one run of this cell failed a correctness check (see runs.csv)."
 	print ""
 
+	if (ncurve > 0 && HAVEDEF && !("1000" in SEENBO)) { SEENBO["1000"] = 1; CURVE[++ncurve] = "1000" }
 	if (ncurve > 0) {
 		print "### Backoff: idle CPU against latency"
+		print ""
+		printf "Median of %s run(s) per point; the 1000 µs point (the default) is the main table's backoff rows when they ran.\n", creps
 		print ""
 		print "| --backoff-max-us | idle-1000 CPU % | echo-sparse p50 µs | echo-sparse p99 µs | echo-sparse CPU % |"
 		print "|--:|--:|--:|--:|--:|"
@@ -154,6 +160,8 @@ END {
 			b = CURVE[i]
 			ki = "idle-1000" SUBSEP "backoff" SUBSEP b
 			ke = "echo-sparse" SUBSEP "backoff" SUBSEP b
+			if (b == 1000 && !has(ki)) ki = cell("idle-1000", "backoff")
+			if (b == 1000 && !has(ke)) ke = cell("echo-sparse", "backoff")
 			ic = has(ki) ? median(ki, "cpu") : ""
 			p50 = has(ke) ? median(ke, "p50") : ""
 			p99 = has(ke) ? median(ke, "p99") : ""

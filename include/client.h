@@ -40,6 +40,8 @@ struct client {
 	struct buf out;			/* bytes not yet sent */
 	int64_t	last_input_ms;		/* monotonic: for --idle-timeout */
 	int64_t	partial_since_ms;	/* start of the unfinished line, or 0 */
+	int64_t	drain_since_ms;		/* became DRAINING: the flush is
+					   bounded by --line-timeout too */
 };
 
 /* Readiness callbacks: the driver says when, these say what. */

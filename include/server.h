@@ -62,6 +62,7 @@ struct server {
 	/* Memory handed back after a burst of connections (server_trim). */
 	uint64_t churn_closed;		/* stats.closed at the last tick */
 	uint64_t trimmed_closed;	/* stats.closed at the last trim */
+	size_t	draining_count;		/* clients in DRAINING, for the tick */
 };
 
 extern volatile sig_atomic_t server_stop_requested;

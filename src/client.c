@@ -33,6 +33,8 @@ client_close(struct server *srv, struct client *c, const char *reason)
 {
 	if (c->state == CLIENT_CLOSING)
 		return;
+	if (c->state == CLIENT_DRAINING)
+		srv->draining_count--;
 	c->state = CLIENT_CLOSING;
 	c->close_reason = reason;
 	/* The reap list is sized for every client at once, so this never
@@ -51,6 +53,8 @@ client_drain(struct server *srv, struct client *c, const char *reason)
 		return;
 	c->state = CLIENT_DRAINING;
 	c->close_reason = reason;
+	c->drain_since_ms = srv->now_ms;
+	srv->draining_count++;
 	/* Whatever came after the last processed line is ignored. */
 	buf_consume(&c->in, buf_len(&c->in));
 	if (buf_len(&c->out) == 0)

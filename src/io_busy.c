@@ -65,8 +65,7 @@ io_busy_wait(void *state, int timeout_ms, bool last_sweep_idle,
 
 const struct io_driver io_busy = {
 	.name = "busy",
-	.summary = "busy polling: recv/send on every socket every sweep, "
-	    "never sleeps",
+	.summary = "recv/send on every socket every sweep, never sleeps",
 	.blocks = false,
 	.create = io_busy_create,
 	.destroy = io_busy_destroy,

@@ -559,6 +559,21 @@ server_check_timeouts(struct server *srv)
 		struct client *c = srv->clients[i];
 		const char *msg = NULL, *reason = NULL;
 
+		/* A closing connection whose peer takes nothing (dead, or
+		 * never reads) would keep its output and its fd forever,
+		 * even after an idle or line timeout drained it: the flush
+		 * gets --line-timeout too.  Shutdown has its own deadline. */
+		if (c->state == CLIENT_DRAINING && line > 0 &&
+		    !srv->shutting_down &&
+		    srv->now_ms - c->drain_since_ms >= line) {
+			srv->stats.timeouts++;
+			log_info("closing %s (fd %d): output not taken within "
+			    "%u s (after %s)", c->nick, c->fd,
+			    srv->cfg.line_timeout, c->close_reason ?
+			    c->close_reason : "drain");
+			client_close(srv, c, "drain timeout");
+			continue;
+		}
 		if (c->state != CLIENT_OPEN)
 			continue;
 		if (line > 0 && c->partial_since_ms != 0 &&
@@ -649,7 +664,8 @@ server_next_timeout(struct server *srv)
 	/* A blocking driver wakes for the tick while timeouts are armed or
 	 * a trim is still due (server_trim). */
 	if (((srv->nclients > 0 && (srv->cfg.idle_timeout > 0 ||
-	    (srv->cfg.line_timeout > 0 && srv->partial_count > 0))) ||
+	    (srv->cfg.line_timeout > 0 && (srv->partial_count > 0 ||
+	    srv->draining_count > 0)))) ||
 	    srv->trimmed_closed != srv->stats.closed) &&
 	    (next == -1 || srv->next_tick_ms < next))
 		next = srv->next_tick_ms;
@@ -687,7 +703,8 @@ server_run(struct server *srv)
 		}
 		if (srv->now_ms >= srv->next_tick_ms) {
 			srv->next_tick_ms = srv->now_ms + 1000;
-			if (srv->cfg.idle_timeout > 0 || srv->partial_count > 0)
+			if (srv->cfg.idle_timeout > 0 || srv->partial_count > 0 ||
+			    srv->draining_count > 0)
 				server_check_timeouts(srv);
 			server_trim(srv);
 		}

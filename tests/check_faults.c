@@ -281,8 +281,8 @@ fx_io(void)
 		struct peer *p = &peers[i];
 
 		while (p->tx_off < p->tx_len) {
-			n = send(p->fd, p->tx + p->tx_off, p->tx_len - p->tx_off,
-			    MSG_NOSIGNAL);
+			n = send(p->fd, p->tx + p->tx_off,
+			    p->tx_len - p->tx_off, MSG_NOSIGNAL);
 			if (n <= 0)
 				break;
 			p->tx_off += (size_t)n;
@@ -753,7 +753,8 @@ START_TEST(test_chat_chaos)
 	fault_add_chaos(-1, FAULT_SEND, 7);
 	for (i = 0; i < NLINES; i++)
 		for (k = 0; k < NCLIENTS; k++) {
-			snprintf(line, sizeof(line), "from %d number %d\n", k, i);
+			snprintf(line, sizeof(line), "from %d number %d\n", k,
+			    i);
 			fx_send_str(p[k], line);
 		}
 	/* Each receiver's stream: parse, check per-sender order. */
@@ -775,7 +776,8 @@ START_TEST(test_chat_chaos)
 		}
 		memset(next, 0, sizeof(next));
 		{
-			char *s = p[k]->rx + p[k]->rx_seen, *end = p[k]->rx + p[k]->rx_len, *lf;
+			char *s = p[k]->rx + p[k]->rx_seen, *lf;
+			char *end = p[k]->rx + p[k]->rx_len;
 			size_t got = 0;
 
 			while (s < end && (lf = memchr(s, '\n', (size_t)(end -

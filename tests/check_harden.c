@@ -95,6 +95,33 @@ hd_final_stat(struct tu_server *s, const char *key)
 	return v;
 }
 
+/* SIGUSR1, wait for the new "stats event=signal" line, return key=N
+ * from it (-1 if it never came). */
+static long long
+hd_signal_stat(struct tu_server *s, const char *key)
+{
+	int before = tu_server_log_count(s, "stats event=signal");
+	int64_t deadline = tu_now_ms() + TU_WAIT;
+	const char *log, *line, *p;
+	char needle[64];
+
+	if (kill(s->pid, SIGUSR1) == -1)
+		return -1;
+	while (tu_server_log_count(s, "stats event=signal") == before) {
+		if (tu_now_ms() >= deadline)
+			return -1;
+		usleep(10 * 1000);
+	}
+	log = tu_server_log(s);
+	line = log;
+	while ((p = strstr(line, "stats event=signal")) != NULL)
+		line = p + 1;
+	snprintf(needle, sizeof(needle), " %s=", key);
+	if ((p = strstr(line, needle)) == NULL)
+		return -1;
+	return strtoll(p + strlen(needle), NULL, 10);
+}
+
 /* Stop with SIGTERM: must exit 0 with a final stats line. */
 static void
 hd_stop_clean(struct tu_server *s)
@@ -126,8 +153,9 @@ hd_wait_line(int fd, const char *want, int timeout_ms)
 			    n == 0 ? "EOF" : tu_error());
 		if (strcmp(line, want) == 0)
 			return 0;
-		if ((strncmp(line, "* ", 2) == 0 && (strstr(line, " joined\n") ||
-		    strstr(line, " left\n"))) || line[0] == '<')
+		if ((strncmp(line, "* ", 2) == 0 &&
+		    (strstr(line, " joined\n") || strstr(line, " left\n"))) ||
+		    line[0] == '<')
 			continue;
 		tu_quote(line, (size_t)n, q, sizeof(q));
 		return tu_fail("waiting for \"%s\", got \"%s\"", want, q);
@@ -221,6 +249,74 @@ START_TEST(test_timeouts)
 }
 END_TEST
 
+/*
+ * A peer that never reads (dead, or hostile) in echo mode: its output is
+ * at the cap, so the server stops reading it (backpressure), the idle
+ * timeout drains it, and since it takes nothing the drain would last
+ * forever, holding --max-outbuf of memory and an fd.  --line-timeout
+ * bounds the flush: it is closed 1 to 2 s later.  The other client
+ * echoes on throughout.
+ */
+START_TEST(test_drain_timeout)
+{
+	const char *args[] = { "--mode", "echo", "--idle-timeout", "1",
+	    "--line-timeout", "1", "--io", tu_driver_name(_i), NULL };
+	struct tu_server s;
+	static char blob[64 * 1024];
+	char back[16];
+	int hog, fine;
+	int64_t deadline, quiet_since = 0;
+
+	TU_OK(tu_server_start(&s, POLLSERV_BIN, args));
+	hog = tu_connect_rcvbuf(s.port, 4096);
+	ck_assert_int_ne(hog, -1);
+	TU_OK(tu_set_nonblocking(hog, true));
+	memset(blob, 'h', sizeof(blob));
+	/* Write until the server has stopped reading for 300 ms. */
+	deadline = tu_now_ms() + 10000;
+	while (tu_now_ms() < deadline) {
+		ssize_t k = send(hog, blob, sizeof(blob), MSG_NOSIGNAL);
+
+		if (k > 0) {
+			quiet_since = 0;
+			continue;
+		}
+		ck_assert_msg(k == -1 && errno == EAGAIN, "send: %s",
+		    strerror(errno));
+		if (quiet_since == 0)
+			quiet_since = tu_now_ms();
+		else if (tu_now_ms() - quiet_since >= 300)
+			break;
+		usleep(10 * 1000);
+	}
+	ck_assert_msg(quiet_since != 0, "the server never pushed back");
+	/* The other client talks every 200 ms (or the idle timeout would
+	 * take it too) and is served throughout. */
+	fine = tu_connect(s.port);
+	ck_assert_int_ne(fine, -1);
+	deadline = tu_now_ms() + 8000;
+	while (tu_server_log_count(&s, "output not taken within 1 s (after "
+	    "idle timeout)") == 0) {
+		ck_assert_msg(tu_now_ms() < deadline, "the stuck drain was "
+		    "never closed; log:\n%s", tu_server_log(&s));
+		TU_OK(tu_send_all(fine, "ping", 4));
+		TU_OK(tu_read_exact(fine, back, 4, TU_WAIT));
+		ck_assert_int_eq(memcmp(back, "ping", 4), 0);
+		usleep(200 * 1000);	/* the talker's pace */
+	}
+	/* Gone: only the other one is left, and it still echoes. */
+	ck_assert_int_eq(hd_signal_stat(&s, "clients"), 1);
+	TU_OK(tu_send_all(fine, "pong", 4));
+	TU_OK(tu_read_exact(fine, back, 4, TU_WAIT));
+	ck_assert_int_eq(memcmp(back, "pong", 4), 0);
+	close(hog);
+	close(fine);
+	hd_stop_clean(&s);
+	ck_assert_int_ge(hd_final_stat(&s, "timeouts"), 2);
+	tu_server_free(&s);
+}
+END_TEST
+
 /* ---- fd exhaustion ------------------------------------------------------ */
 
 /* prlimit --nofile=N:N at start: --max-clients is lowered to fit, said so
@@ -269,6 +365,7 @@ START_TEST(test_emfile)
 	struct rlimit rl;
 	int fds[3], more[2], i, nfds, refused = 0;
 	long t0, t1, hz = sysconf(_SC_CLK_TCK);
+	long long sweeps0, sweeps1, wb0, wb1;
 	int64_t start;
 
 	TU_OK(tu_server_start(&s, POLLSERV_BIN, args));
@@ -284,6 +381,8 @@ START_TEST(test_emfile)
 		ck_assert_msg(more[i] != -1, "%s", tu_error());
 	}
 	/* Ten more over ~1 s, each refused; measure the CPU meanwhile. */
+	sweeps0 = hd_signal_stat(&s, "sweeps");
+	wb0 = hd_signal_stat(&s, "wouldblock");
 	start = tu_now_ms();
 	t0 = hd_cpu_ticks(s.pid);
 	for (i = 0; i < 10; i++) {
@@ -298,6 +397,23 @@ START_TEST(test_emfile)
 	}
 	t1 = hd_cpu_ticks(s.pid);
 	ck_assert_int_ge(t0, 0);
+	sweeps1 = hd_signal_stat(&s, "sweeps");
+	wb1 = hd_signal_stat(&s, "wouldblock");
+	ck_assert(sweeps0 >= 0 && wb0 >= 0 && sweeps1 > sweeps0 && wb1 >= wb0);
+	fprintf(stderr, "emfile %s: 10 refused in %lld ms: %lld sweeps, %lld "
+	    "wouldblock, %.2f s CPU\n", drv, (long long)(tu_now_ms() - start),
+	    sweeps1 - sweeps0, wb1 - wb0, (double)(t1 - t0) / (double)hz);
+	/* No more wasted calls per sweep than a normal sweep makes: one
+	 * accept and one recv per client (5 here), with a little slack for
+	 * the sends and the refused connections themselves. */
+	ck_assert_msg((double)(wb1 - wb0) / (double)(sweeps1 - sweeps0) <=
+	    5 + 3, "%s: %lld wouldblocks in %lld sweeps while refusing", drv,
+	    wb1 - wb0, sweeps1 - sweeps0);
+	/* A driver that sleeps sweeps only when something happens: tens of
+	 * sweeps for ten refusals, not a hot loop. */
+	if (strcmp(drv, "busy") != 0 && strcmp(drv, "backoff") != 0)
+		ck_assert_msg(sweeps1 - sweeps0 < 500, "%s: %lld sweeps while "
+		    "refusing ten connections", drv, sweeps1 - sweeps0);
 	/* Sleeping drivers stay near idle: no hot loop on the listener. */
 	if (strcmp(drv, "busy") != 0 && strcmp(drv, "backoff") != 0)
 		ck_assert_msg((double)(t1 - t0) / (double)hz <
@@ -470,7 +586,8 @@ START_TEST(test_oom_input)
 		int64_t deadline = tu_now_ms() + 10000;
 
 		while (off < n && tu_now_ms() < deadline) {
-			ssize_t k = send(hog, blob + off, n - off, MSG_NOSIGNAL);
+			ssize_t k = send(hog, blob + off, n - off,
+			    MSG_NOSIGNAL);
 
 			if (k > 0)
 				off += (size_t)k;
@@ -510,6 +627,28 @@ END_TEST
 #define HD_FLOOD_MS	10000
 #endif
 
+/* Send /who from fd until it lists just the two regulars (the server has
+ * reaped every flood connection), skipping the notices before it. */
+static void
+hd_wait_regulars(int fd, const char *drv)
+{
+	int64_t deadline = tu_now_ms() + 10000;
+	char got[256];
+
+	TU_OK(tu_set_nonblocking(fd, false));
+	for (;;) {
+		TU_SEND(fd, "/who\n");
+		do {
+			ck_assert_msg(tu_read_line(fd, got, sizeof(got),
+			    TU_WAIT) > 0, "%s: %s", drv, tu_error());
+		} while (strncmp(got, "* users", 7) != 0);
+		if (strcmp(got, "* users (2): guest1 guest2\n") == 0)
+			return;
+		ck_assert_msg(tu_now_ms() < deadline, "%s: %s", drv, got);
+		usleep(20 * 1000);	/* between polls */
+	}
+}
+
 /*
  * Every driver at once (five servers, one flooder, so the whole table
  * costs 10 s rather than 50): open and close connections as fast as the
@@ -540,17 +679,36 @@ START_TEST(test_flood)
 	}
 	/* a only talks; what it is sent is thrown away as it comes, so no
 	 * output piles up in the server for it. */
-	/* Warm up: one connection through each, so the baseline includes
-	 * the allocator's first arenas. */
+	/*
+	 * Warm up: a burst of 256 connections (one accept batch) through each,
+	 * so the baseline is the server's working set after it has seen a
+	 * burst (driver tables and allocator arenas at working size), not
+	 * its state fresh from start-up.  Then the baseline is the lowest
+	 * RSS seen over 2.5 s, long enough for the post-burst trim.
+	 */
 	for (d = 0; d < nd; d++) {
-		int fd = tu_chat_connect(s[d].port, NULL, 0);
+		int burst[256], i;
 
-		ck_assert_msg(fd != -1, "%s", tu_error());
-		close(fd);
-		TU_OK(hd_wait_line(a[d], "* guest3 left\n", TU_WAIT));
-		TU_OK(hd_wait_line(b[d], "* guest3 left\n", TU_WAIT));
+		for (i = 0; i < 256; i++) {
+			burst[i] = tu_connect(s[d].port);
+			ck_assert_msg(burst[i] != -1, "%s", tu_error());
+		}
+		for (i = 0; i < 256; i++)
+			tu_close_reset(burst[i]);
+		hd_wait_regulars(a[d], tu_driver_name(d));
+		hd_wait_regulars(b[d], tu_driver_name(d));
 		rss0[d] = hd_rss_kb(s[d].pid);
 		ck_assert_int_gt(rss0[d], 0);
+	}
+	start = tu_now_ms();
+	while (tu_now_ms() - start < 2500) {
+		for (d = 0; d < nd; d++) {
+			long r = hd_rss_kb(s[d].pid);
+
+			if (r > 0 && r < rss0[d])
+				rss0[d] = r;
+		}
+		usleep(100 * 1000);	/* the sampling interval */
 	}
 	start = next_talk = tu_now_ms();
 	while (tu_now_ms() - start < HD_FLOOD_MS) {
@@ -588,27 +746,14 @@ START_TEST(test_flood)
 		}
 	}
 	for (d = 0; d < nd; d++) {
-		int64_t deadline = tu_now_ms() + 5000;
+		int64_t deadline;
 		int fds[2];
 
 		ck_assert_msg(kill(s[d].pid, 0) == 0, "%s died",
 		    tu_driver_name(d));
-		/* Wait until the server has seen every close: a /who that
-		 * lists just the regulars. */
-		for (;;) {
-			char got[128];
-
-			TU_SEND(a[d], "/who\n");
-			do {
-				ck_assert_int_gt(tu_read_line(a[d], got,
-				    sizeof(got), TU_WAIT), 0);
-			} while (strncmp(got, "* users", 7) != 0);
-			if (strcmp(got, "* users (2): guest1 guest2\n") == 0)
-				break;
-			ck_assert_msg(tu_now_ms() < deadline, "%s: %s",
-			    tu_driver_name(d), got);
-			usleep(20 * 1000);
-		}
+		/* Wait until the server has seen every close. */
+		hd_wait_regulars(a[d], tu_driver_name(d));
+		deadline = tu_now_ms() + 5000;
 		/* RSS settles back (polled, with a deadline). */
 		do {
 			rss1[d] = hd_rss_kb(s[d].pid);
@@ -833,6 +978,7 @@ harden_suite(void)
 	tc = tcase_create("timeouts");
 	tcase_set_timeout(tc, 30);
 	tcase_add_loop_test(tc, test_timeouts, 0, tu_ndrivers());
+	tcase_add_loop_test(tc, test_drain_timeout, 0, tu_ndrivers());
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("exhaustion");

@@ -32,13 +32,17 @@ soak_one() {
 	io=$1
 	mode=$2
 	shift 2
+	# Files per run: the redirections happen in the background child, so
+	# a reused name could still show the previous server's port.
+	out=$dir/out-$io-$mode
+	err=$dir/err-$io-$mode
 	"$bin" --listen 127.0.0.1:0 --mode "$mode" --io "$io" \
-	    >"$dir/out" 2>"$dir/err" &
+	    >"$out" 2>"$err" &
 	spid=$!
 	port=
 	i=0
 	while [ $i -lt 100 ] && [ -z "$port" ]; do
-		port=$(sed -n 's/^pollserv: listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$dir/out")
+		port=$(sed -n 's/^pollserv: listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$out")
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -75,11 +79,11 @@ soak_one() {
 	kill -TERM $spid 2>/dev/null
 	if ! wait $spid; then
 		echo "soak: $io $mode: server did not exit 0:" >&2
-		tail -n 30 "$dir/err" >&2
+		tail -n 30 "$err" >&2
 		fail=1
 	fi
 	echo "soak summary: io=$io mode=$mode seconds=$half rss_first_kb=${first:-?} rss_last_kb=${last:-?}"
-	grep '^pollserv: stats event=final' "$dir/err"
+	grep '^pollserv: stats event=final' "$err"
 }
 
 for io in $drivers; do

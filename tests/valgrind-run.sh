@@ -62,6 +62,11 @@ run_one() {
 		return
 	fi
 	echo "valgrind-run: $mode server on port $port (io $io), ${half}s of load"
+	# Five idle clients stay connected through SIGTERM, so the shutdown
+	# path (notice, flush, close everything) runs under valgrind too.
+	"$lg" --mode idle --addr "127.0.0.1:$port" -c 5 -d $((half + 30)) -q \
+	    >/dev/null 2>&1 &
+	ipid=$!
 	if ! "$lg" --mode "$mode" --addr "127.0.0.1:$port" -d "$half" \
 	    --drain 10 -q "$@" >"$dir/lg-$mode" 2>&1; then
 		echo "valgrind-run: loadgen $mode failed:" >&2
@@ -71,6 +76,8 @@ run_one() {
 	kill -TERM $vpid
 	wait $vpid
 	rc=$?
+	kill $ipid 2>/dev/null
+	wait $ipid 2>/dev/null
 	if [ $rc -ne 0 ]; then
 		echo "valgrind-run: $mode server exited $rc under valgrind:" >&2
 		cat "$dir/vg-$mode.log" >&2

@@ -18,6 +18,21 @@ flags="-std=c11 -g -O1 -Iinclude -D_DEFAULT_SOURCE -fno-omit-frame-pointer
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 srcs=$(ls src/*.c | grep -v '^src/main\.c$')
 
+# A fresh machine may have gcc only.
+if ! command -v "$cc" >/dev/null 2>&1; then
+	if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+		echo "fuzz: installing clang"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang \
+		    >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1;
+		    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang \
+		    >/dev/null 2>&1; }
+	fi
+	if ! command -v "$cc" >/dev/null 2>&1; then
+		echo "fuzz: $cc not found; install it: apt-get install clang" >&2
+		exit 1
+	fi
+fi
+
 # libFuzzer ships with clang's runtime; Debian splits it into its own
 # package on some releases.  Install it when we can, else say how.
 probe=$out/probe.c
