@@ -56,6 +56,7 @@ struct server {
 	int64_t	now_ms;			/* monotonic, read once per sweep */
 	size_t	partial_count;		/* clients holding an unfinished line */
 	int64_t	last_accept_warn_ms;
+	int64_t	accept_resume_ms;	/* listener paused after EMFILE, or 0 */
 	char   *scratch;		/* one formatted chat line */
 	size_t	scratch_size;
 	char   *rxbuf;			/* chat: every recv lands here first */

@@ -25,6 +25,9 @@
 /* Bytes of unread input thrown away before a graceful close, so that
  * close() sends FIN rather than RST and the peer gets its last lines. */
 #define SERVER_CLOSE_DRAIN	(64 * 1024)
+/* How long the listener is ignored when fds ran out and no spare fd was
+ * left to refuse the connection with. */
+#define SERVER_ACCEPT_PAUSE_MS	100
 
 volatile sig_atomic_t server_stop_requested;
 volatile sig_atomic_t server_stats_requested;
@@ -352,13 +355,34 @@ server_accept_exhausted(struct server *srv, int err)
 		    strerror(err));
 		srv->last_accept_warn_ms = srv->now_ms;
 	}
+	if (srv->reserve_fd != -1) {
+		close(srv->reserve_fd);
+		srv->reserve_fd = -1;
+		if ((fd = sysio.accept(srv->listen_fd, NULL, NULL)) != -1)
+			server_refuse(srv, fd, NULL);
+		srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	/* Without a spare fd the waiting connection cannot be taken off the
+	 * backlog, and the listener would stay "ready": stop watching it for
+	 * a moment instead of spinning, as relayd does. */
+	if (srv->reserve_fd == -1 && srv->accept_resume_ms == 0 &&
+	    srv->io->modify(srv->io_state, srv->listen_fd,
+	    IO_READ | IO_LISTENER, 0) == 0)
+		srv->accept_resume_ms = srv->now_ms + SERVER_ACCEPT_PAUSE_MS;
+}
+
+/* The pause after fd exhaustion is over: watch the listener again. */
+static void
+server_resume_accept(struct server *srv)
+{
+	srv->accept_resume_ms = 0;
 	if (srv->reserve_fd == -1)
-		return;
-	close(srv->reserve_fd);
-	srv->reserve_fd = -1;
-	if ((fd = sysio.accept(srv->listen_fd, NULL, NULL)) != -1)
-		server_refuse(srv, fd, NULL);
-	srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (srv->io->modify(srv->io_state, srv->listen_fd, 0,
+	    IO_READ | IO_LISTENER) == -1) {
+		log_warn("cannot watch the listener again: %s", strerror(errno));
+		srv->accept_resume_ms = srv->now_ms + SERVER_ACCEPT_PAUSE_MS;
+	}
 }
 
 static void
@@ -502,6 +526,9 @@ server_sweep(struct server *srv, int timeout_ms)
 	srv->stats.sweeps++;
 	srv->sweep_did_work = false;
 	srv->now_ms = server_now_ms();
+	if (srv->accept_resume_ms > 0 && !srv->shutting_down &&
+	    srv->now_ms >= srv->accept_resume_ms)
+		server_resume_accept(srv);
 	if (n == -1) {
 		if (errno != EINTR)
 			log_warn("%s wait: %s", srv->io->name, strerror(errno));
@@ -609,8 +636,9 @@ server_begin_shutdown(struct server *srv)
 	    srv->nclients, SERVER_SHUTDOWN_MS);
 	srv->shutting_down = true;
 	srv->shutdown_deadline_ms = srv->now_ms + SERVER_SHUTDOWN_MS;
-	(void)srv->io->modify(srv->io_state, srv->listen_fd,
-	    IO_READ | IO_LISTENER, 0);
+	if (srv->accept_resume_ms == 0)
+		(void)srv->io->modify(srv->io_state, srv->listen_fd,
+		    IO_READ | IO_LISTENER, 0);
 	close(srv->listen_fd);
 	srv->listen_fd = -1;
 	for (i = 0; i < srv->nclients; i++) {
@@ -661,6 +689,9 @@ server_next_timeout(struct server *srv)
 		next = srv->shutdown_deadline_ms;
 	if (srv->next_stats_ms > 0 && (next == -1 || srv->next_stats_ms < next))
 		next = srv->next_stats_ms;
+	if (srv->accept_resume_ms > 0 &&
+	    (next == -1 || srv->accept_resume_ms < next))
+		next = srv->accept_resume_ms;
 	/* A blocking driver wakes for the tick while timeouts are armed or
 	 * a trim is still due (server_trim). */
 	if (((srv->nclients > 0 && (srv->cfg.idle_timeout > 0 ||

@@ -965,6 +965,40 @@ START_TEST(test_accept_enfile)
 }
 END_TEST
 
+/* No spare fd to refuse with: the listener is left alone for a moment
+ * instead of being retried every sweep, then watched again. */
+START_TEST(test_accept_pause_without_reserve)
+{
+	struct peer *p[2], *q;
+	unsigned long tried;
+	int i;
+
+	fx_start(MODE_CHAT, 1 << 20);
+	fx_join(p, 2);
+	close(srv.reserve_fd);
+	srv.reserve_fd = -1;
+	fault_add(srv.listen_fd, FAULT_ACCEPT, EMFILE, 0, -1);
+	q = fx_connect();
+	for (i = 0; i < 1000 && fault_injected[FAULT_ACCEPT] == 0; i++)
+		server_sweep(&srv, 0);
+	ck_assert_uint_ge(fault_injected[FAULT_ACCEPT], 1);
+	ck_assert_int_gt(srv.accept_resume_ms, 0);
+	/* Paused: a hundred busy sweeps do not touch the listener. */
+	tried = fault_injected[FAULT_ACCEPT];
+	for (i = 0; i < 100; i++)
+		server_sweep(&srv, 0);
+	ck_assert_uint_eq(fault_injected[FAULT_ACCEPT], tried);
+	/* Everyone else is served meanwhile. */
+	fx_send_str(p[0], "still here\n");
+	fx_expect(p[1], "<guest1> still here\n");
+	/* fds are back: after the pause the waiting connection gets in. */
+	fault_rules[fault_nrules - 1].count = 0;
+	fx_expect(q, "* welcome, you are guest3\n");
+	ck_assert_int_eq(srv.accept_resume_ms, 0);
+	ck_assert_int_ne(srv.reserve_fd, -1);
+}
+END_TEST
+
 /* Some other accept error: logged (rate-limited), nothing else happens. */
 START_TEST(test_accept_other_error)
 {
@@ -1032,6 +1066,7 @@ faults_suite(void)
 	tcase_add_test(tc, test_accept_transient);
 	tcase_add_test(tc, test_accept_emfile);
 	tcase_add_test(tc, test_accept_enfile);
+	tcase_add_test(tc, test_accept_pause_without_reserve);
 	tcase_add_test(tc, test_accept_other_error);
 	suite_add_tcase(s, tc);
 	return s;
