@@ -26,13 +26,16 @@ set ylabel "server CPU %"
 set yrange [0:*]
 plot for [i=2:ncols] dir . "/cpu.dat" using i:xtic(1)
 
-set output dir . "/p99.png"
-set title "p99 latency by scenario (µs, log scale, median of runs)"
-set ylabel "p99 latency, µs"
-set logscale y
-set yrange [*:*]
-plot for [i=2:ncols] dir . "/p99.dat" using i:xtic(1)
-unset logscale y
+# Idle scenarios have no latency: only non-idle ones are in p99.dat.
+if (system("wc -l < '" . dir . "/p99.dat'") + 0 > 1) {
+	set output dir . "/p99.png"
+	set title "p99 latency by scenario (µs, log scale, median of runs)"
+	set ylabel "p99 latency, µs"
+	set logscale y
+	set yrange [*:*]
+	plot for [i=2:ncols] dir . "/p99.dat" using i:xtic(1)
+	unset logscale y
+}
 
 if (system("test -s '" . dir . "/curve.dat' && echo y") eq "y") {
 	set output dir . "/backoff.png"

@@ -12,15 +12,24 @@
 struct server;
 
 /*
- * OPEN -> DRAINING -> CLOSING, or OPEN -> CLOSING.  DRAINING means no more
- * input will be read (the peer quit, sent FIN, or the server is shutting
- * down) and the connection closes once its output is flushed.  CLOSING
- * means marked: the fd is untouched until the server reaps it after the
- * sweep, so nothing that is iterating ever sees freed memory.
+ * OPEN -> DRAINING -> LINGERING -> CLOSING; any state may go straight to
+ * CLOSING.
+ *
+ * DRAINING: no more input is processed (the peer quit, sent FIN, timed
+ * out, or the server is shutting down); the connection stays until its
+ * output is flushed.
+ * LINGERING: output is flushed and our FIN sent (shutdown SHUT_WR), but the
+ * peer may still have bytes in flight.  Closing now, with unread input,
+ * would make the kernel send RST, and an RST can destroy the "* bye" the
+ * peer has not read yet.  So input is read and thrown away until the
+ * peer's FIN or a short deadline.  The peer has left the room by then.
+ * CLOSING: marked; the fd is untouched until the server reaps it after
+ * the sweep, so nothing that is iterating ever sees freed memory.
  */
 enum client_state {
 	CLIENT_OPEN,
 	CLIENT_DRAINING,
+	CLIENT_LINGERING,
 	CLIENT_CLOSING
 };
 
@@ -33,6 +42,7 @@ struct client {
 	bool	joined;			/* chat: others were told it joined */
 	bool	queued_flush;		/* in server.flush this sweep */
 	bool	queued_reap;		/* in server.reap */
+	bool	peer_eof;		/* recv() returned 0: no need to linger */
 	const char *close_reason;	/* why it is CLOSING, for the log */
 	char	nick[CHAT_NICK_MAX + 1];
 	struct framer framer;
@@ -40,9 +50,12 @@ struct client {
 	struct buf out;			/* bytes not yet sent */
 	int64_t	last_input_ms;		/* monotonic: for --idle-timeout */
 	int64_t	partial_since_ms;	/* start of the unfinished line, or 0 */
-	int64_t	drain_since_ms;		/* became DRAINING: the flush is
-					   bounded by --line-timeout too */
+	int64_t	drain_since_ms;		/* became DRAINING or LINGERING: both
+					   are bounded in time */
 };
+
+/* Still in the room: counted by /who, holding its nick. */
+bool	client_present(const struct client *c);
 
 /* Readiness callbacks: the driver says when, these say what. */
 void	client_on_readable(struct server *srv, struct client *c);

@@ -14,7 +14,7 @@
  * of the connection.  Echo keeps a larger one: it refills it with every
  * message, and a malloc/free per message would show in the CPU figures. */
 #define CLIENT_OUT_KEEP_CHAT	512
-#define CLIENT_OUT_KEEP_ECHO	(16 * 1024)
+#define CLIENT_OUT_KEEP_ECHO	SERVER_READ_BUDGET
 
 static bool
 client_echo(const struct server *srv)
@@ -28,12 +28,18 @@ client_would_block(int err)
 	return err == EAGAIN || err == EWOULDBLOCK;
 }
 
+bool
+client_present(const struct client *c)
+{
+	return c->state == CLIENT_OPEN || c->state == CLIENT_DRAINING;
+}
+
 void
 client_close(struct server *srv, struct client *c, const char *reason)
 {
 	if (c->state == CLIENT_CLOSING)
 		return;
-	if (c->state == CLIENT_DRAINING)
+	if (c->state == CLIENT_DRAINING || c->state == CLIENT_LINGERING)
 		srv->draining_count--;
 	c->state = CLIENT_CLOSING;
 	c->close_reason = reason;
@@ -44,6 +50,25 @@ client_close(struct server *srv, struct client *c, const char *reason)
 		srv->reap[srv->nreap++] = c;
 	}
 	srv->sweep_did_work = true;
+}
+
+/* Output is flushed: close, or linger if the peer may still be sending. */
+static void
+client_finish(struct server *srv, struct client *c)
+{
+	if (c->peer_eof || srv->shutting_down ||
+	    shutdown(c->fd, SHUT_WR) == -1) {
+		client_close(srv, c, c->close_reason);
+		return;
+	}
+	c->state = CLIENT_LINGERING;
+	c->drain_since_ms = srv->now_ms;
+	/* Gone from the room as far as everyone else can tell. */
+	if (srv->cfg.mode == MODE_CHAT && c->joined) {
+		room_leave(srv, c);
+		c->joined = false;
+	}
+	server_update_interest(srv, c);
 }
 
 void
@@ -58,9 +83,37 @@ client_drain(struct server *srv, struct client *c, const char *reason)
 	/* Whatever came after the last processed line is ignored. */
 	buf_consume(&c->in, buf_len(&c->in));
 	if (buf_len(&c->out) == 0)
-		client_close(srv, c, reason);
+		client_finish(srv, c);
 	else
 		server_update_interest(srv, c);
+}
+
+/* send() pending output until it is gone or the socket is full.  Only
+ * ever marks the client, so it is safe in the middle of a broadcast. */
+static void
+client_send(struct server *srv, struct client *c)
+{
+	ssize_t n;
+
+	while (c->state != CLIENT_CLOSING && buf_len(&c->out) > 0) {
+		n = sysio.send(c->fd, buf_head(&c->out), buf_len(&c->out),
+		    MSG_NOSIGNAL);
+		if (n > 0) {
+			buf_consume(&c->out, (size_t)n);
+			srv->stats.bytes_out += (uint64_t)n;
+			srv->sweep_did_work = true;
+			continue;
+		}
+		if (n == -1 && client_would_block(errno)) {
+			srv->stats.wouldblock++;
+			break;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		client_close(srv, c, errno == EPIPE || errno == ECONNRESET ?
+		    "reset" : "send error");
+		return;
+	}
 }
 
 int
@@ -68,23 +121,35 @@ client_queue(struct server *srv, struct client *c, const void *p, size_t n)
 {
 	if (c->state == CLIENT_CLOSING)
 		return -1;
-	if (buf_append(&c->out, p, n) == -1) {
-		/* Never truncate, never drop silently: a client that cannot
-		 * keep up is disconnected instead. */
-		if (errno == ENOBUFS) {
-			srv->stats.slow_closed++;
-			log_info("closing %s (fd %d): pending output passed "
-			    "--max-outbuf (%zu bytes)", c->nick, c->fd,
-			    srv->cfg.max_outbuf);
-			client_close(srv, c, "slow reader");
-		} else {
-			srv->stats.oom_closed++;
-			log_warn("closing %s (fd %d): out of memory for output",
-			    c->nick, c->fd);
-			client_close(srv, c, "out of memory");
-		}
-		return -1;
+	if (buf_append(&c->out, p, n) == 0)
+		goto queued;
+	/* The cap is on what the peer has not taken, not on what this sweep
+	 * has not offered it yet: one sender's 64 KiB of short lines fans out
+	 * to more than a MiB per reader before the end-of-sweep flush.  So
+	 * send what is pending before calling anyone slow. */
+	if (errno == ENOBUFS) {
+		client_send(srv, c);
+		if (c->state == CLIENT_CLOSING)
+			return -1;
+		if (buf_append(&c->out, p, n) == 0)
+			goto queued;
 	}
+	/* Never truncate, never drop silently: a client that cannot keep up
+	 * is disconnected instead. */
+	if (errno == ENOBUFS) {
+		srv->stats.slow_closed++;
+		log_info("closing %s (fd %d): pending output passed "
+		    "--max-outbuf (%zu bytes)", c->nick, c->fd,
+		    srv->cfg.max_outbuf);
+		client_close(srv, c, "slow reader");
+	} else {
+		srv->stats.oom_closed++;
+		log_warn("closing %s (fd %d): out of memory for output",
+		    c->nick, c->fd);
+		client_close(srv, c, "out of memory");
+	}
+	return -1;
+queued:
 	server_queue_flush(srv, c);
 	return 0;
 }
@@ -192,6 +257,7 @@ client_on_eof(struct server *srv, struct client *c)
 {
 	struct frame fr;
 
+	c->peer_eof = true;
 	if (!client_echo(srv) && c->state == CLIENT_OPEN &&
 	    frame_finish(&c->framer, buf_head(&c->in), buf_len(&c->in), &fr) ==
 	    FRAME_LINE)
@@ -199,6 +265,33 @@ client_on_eof(struct server *srv, struct client *c)
 	buf_consume(&c->in, buf_len(&c->in));
 	client_track_partial(srv, c, false);
 	client_drain(srv, c, "eof");
+}
+
+/* LINGERING: read and drop whatever the peer still sends, until its FIN. */
+static void
+client_discard(struct server *srv, struct client *c)
+{
+	size_t budget = SERVER_READ_BUDGET;
+	ssize_t n;
+
+	while (budget > 0) {
+		n = sysio.recv(c->fd, srv->rxbuf, SERVER_RECV_CHUNK, 0);
+		if (n > 0) {
+			budget -= (size_t)n < budget ? (size_t)n : budget;
+			srv->sweep_did_work = true;
+			continue;
+		}
+		if (n == -1 && client_would_block(errno)) {
+			srv->stats.wouldblock++;
+			return;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		/* FIN (or an error): the peer has everything it will read. */
+		srv->sweep_did_work = true;
+		client_close(srv, c, c->close_reason);
+		return;
+	}
 }
 
 void
@@ -209,6 +302,10 @@ client_on_readable(struct server *srv, struct client *c)
 	ssize_t n;
 	char *p;
 
+	if (c->state == CLIENT_LINGERING) {
+		client_discard(srv, c);
+		return;
+	}
 	while (budget > 0 && c->state == CLIENT_OPEN) {
 		want = budget < SERVER_RECV_CHUNK ? budget : SERVER_RECV_CHUNK;
 		if (!echo) {
@@ -225,6 +322,9 @@ client_on_readable(struct server *srv, struct client *c)
 			client_close(srv, c, "out of memory");
 			return;
 		}
+		/* buf_reserve offers all the free space; the budget rules. */
+		if (room > want)
+			room = want;
 		n = sysio.recv(c->fd, p, room, 0);
 		if (n > 0) {
 			budget -= (size_t)n;
@@ -259,38 +359,25 @@ client_on_readable(struct server *srv, struct client *c)
 		    "recv error");
 		return;
 	}
-	server_update_interest(srv, c);
+	/* A client with fresh output is looked at again by the end-of-sweep
+	 * flush, which settles its interest once: turning write interest on
+	 * here and off again there would cost epoll two epoll_ctl calls per
+	 * echoed message. */
+	if (!c->queued_flush)
+		server_update_interest(srv, c);
 }
 
 void
 client_on_writable(struct server *srv, struct client *c)
 {
-	ssize_t n;
-
-	while (c->state != CLIENT_CLOSING && buf_len(&c->out) > 0) {
-		n = sysio.send(c->fd, buf_head(&c->out), buf_len(&c->out),
-		    MSG_NOSIGNAL);
-		if (n > 0) {
-			buf_consume(&c->out, (size_t)n);
-			srv->stats.bytes_out += (uint64_t)n;
-			srv->sweep_did_work = true;
-			continue;
-		}
-		if (n == -1 && client_would_block(errno)) {
-			srv->stats.wouldblock++;
-			break;
-		}
-		if (n == -1 && errno == EINTR)
-			continue;
-		client_close(srv, c, errno == EPIPE || errno == ECONNRESET ?
-		    "reset" : "send error");
+	client_send(srv, c);
+	if (c->state == CLIENT_CLOSING)
 		return;
-	}
 	if (buf_len(&c->out) == 0) {
 		buf_shrink(&c->out, client_echo(srv) ? CLIENT_OUT_KEEP_ECHO :
 		    CLIENT_OUT_KEEP_CHAT);
 		if (c->state == CLIENT_DRAINING) {
-			client_close(srv, c, c->close_reason);
+			client_finish(srv, c);
 			return;
 		}
 	}

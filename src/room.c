@@ -71,7 +71,7 @@ room_nick_taken(struct server *srv, const struct client *self,
 	for (i = 0; i < srv->nclients; i++) {
 		const struct client *other = srv->clients[i];
 
-		if (other != self && other->state != CLIENT_CLOSING &&
+		if (other != self && client_present(other) &&
 		    chat_nick_equal(nick, len, other->nick, strlen(other->nick)))
 			return true;
 	}
@@ -106,13 +106,13 @@ room_who(struct server *srv, struct client *c)
 	size_t i, len, listed = 0, present = 0;
 
 	for (i = 0; i < srv->nclients; i++)
-		if (srv->clients[i]->state != CLIENT_CLOSING)
+		if (client_present(srv->clients[i]))
 			present++;
 	len = (size_t)snprintf(msg, sizeof(msg), "* users (%zu):", present);
 	for (i = 0; i < srv->nclients; i++) {
 		const struct client *other = srv->clients[i];
 
-		if (other->state == CLIENT_CLOSING)
+		if (!client_present(other))
 			continue;
 		if (listed == CHAT_WHO_MAX) {
 			len += (size_t)snprintf(msg + len, sizeof(msg) - len,

@@ -28,6 +28,11 @@
 /* How long the listener is ignored when fds ran out and no spare fd was
  * left to refuse the connection with. */
 #define SERVER_ACCEPT_PAUSE_MS	100
+/* How long a lingering close waits for the peer's FIN. */
+#define SERVER_LINGER_MS	2000
+/* How long a closing connection may take to flush when --line-timeout is
+ * off (otherwise --line-timeout bounds it). */
+#define SERVER_DRAIN_MS		30000
 
 volatile sig_atomic_t server_stop_requested;
 volatile sig_atomic_t server_stats_requested;
@@ -258,6 +263,8 @@ server_update_interest(struct server *srv, struct client *c)
 	if (c->state == CLIENT_OPEN && !(srv->cfg.mode == MODE_ECHO &&
 	    buf_len(&c->out) >= srv->cfg.max_outbuf))
 		want |= IO_READ;
+	if (c->state == CLIENT_LINGERING)
+		want |= IO_READ;	/* to see the peer's FIN */
 	if (buf_len(&c->out) > 0)
 		want |= IO_WRITE;
 	if (want == c->interest)
@@ -580,23 +587,30 @@ server_check_timeouts(struct server *srv)
 {
 	int64_t idle = (int64_t)srv->cfg.idle_timeout * 1000;
 	int64_t line = (int64_t)srv->cfg.line_timeout * 1000;
+	int64_t drain = line > 0 ? line : SERVER_DRAIN_MS;
 	size_t i;
 
 	for (i = 0; i < srv->nclients; i++) {
 		struct client *c = srv->clients[i];
 		const char *msg = NULL, *reason = NULL;
 
+		/* A lingering peer that never sends its FIN is cut off. */
+		if (c->state == CLIENT_LINGERING &&
+		    srv->now_ms - c->drain_since_ms >= SERVER_LINGER_MS) {
+			client_close(srv, c, c->close_reason);
+			continue;
+		}
 		/* A closing connection whose peer takes nothing (dead, or
 		 * never reads) would keep its output and its fd forever,
 		 * even after an idle or line timeout drained it: the flush
-		 * gets --line-timeout too.  Shutdown has its own deadline. */
-		if (c->state == CLIENT_DRAINING && line > 0 &&
-		    !srv->shutting_down &&
-		    srv->now_ms - c->drain_since_ms >= line) {
+		 * gets --line-timeout too (SERVER_DRAIN_MS when that is off).
+		 * Shutdown has its own deadline. */
+		if (c->state == CLIENT_DRAINING && !srv->shutting_down &&
+		    srv->now_ms - c->drain_since_ms >= drain) {
 			srv->stats.timeouts++;
 			log_info("closing %s (fd %d): output not taken within "
-			    "%u s (after %s)", c->nick, c->fd,
-			    srv->cfg.line_timeout, c->close_reason ?
+			    "%lld s (after %s)", c->nick, c->fd,
+			    (long long)(drain / 1000), c->close_reason ?
 			    c->close_reason : "drain");
 			client_close(srv, c, "drain timeout");
 			continue;
@@ -644,6 +658,12 @@ server_begin_shutdown(struct server *srv)
 	for (i = 0; i < srv->nclients; i++) {
 		struct client *c = srv->clients[i];
 
+		if (c->state == CLIENT_LINGERING) {
+			client_close(srv, c, c->close_reason);
+			continue;
+		}
+		if (c->state != CLIENT_OPEN)
+			continue;	/* already saying goodbye */
 		if (srv->cfg.mode == MODE_CHAT)
 			client_queue(srv, c, notice, sizeof(notice) - 1);
 		client_drain(srv, c, "shutdown");
@@ -695,8 +715,8 @@ server_next_timeout(struct server *srv)
 	/* A blocking driver wakes for the tick while timeouts are armed or
 	 * a trim is still due (server_trim). */
 	if (((srv->nclients > 0 && (srv->cfg.idle_timeout > 0 ||
-	    (srv->cfg.line_timeout > 0 && (srv->partial_count > 0 ||
-	    srv->draining_count > 0)))) ||
+	    srv->draining_count > 0 ||
+	    (srv->cfg.line_timeout > 0 && srv->partial_count > 0))) ||
 	    srv->trimmed_closed != srv->stats.closed) &&
 	    (next == -1 || srv->next_tick_ms < next))
 		next = srv->next_tick_ms;

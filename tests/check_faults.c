@@ -695,6 +695,10 @@ START_TEST(test_quit_short_writes)
 	fx_expect_eof(p[0]);
 	fx_expect(p[1], "<guest1> bye all\n* guest1 left\n");
 	fx_expect_quiet(p[1]);
+	/* Lingering until the quitter's FIN, then gone. */
+	ck_assert_uint_eq(srv.stats.closed, 0);
+	shutdown(p[0]->fd, SHUT_WR);
+	fx_expect_quiet(p[1]);
 	ck_assert_uint_eq(srv.stats.closed, 1);
 	ck_assert_uint_eq(srv.stats.lines, 2);
 }

@@ -200,6 +200,33 @@ START_TEST(test_it_quit_and_exit)
 }
 END_TEST
 
+/* "* bye" must survive input that follows the quit: closing with unread
+ * bytes would send RST, and an RST can wipe the peer's unread "* bye". */
+START_TEST(test_it_quit_then_junk)
+{
+	/* More than loopback's socket buffers hold, so the send can only
+	 * finish if the server keeps reading after the quit. */
+	size_t junk = 16 * 1024 * 1024;
+	char *buf;
+	int fds[2];
+
+	it_start(_i, NULL, NULL);
+	it_join(fds, 2);
+	buf = malloc(junk + 6);
+	ck_assert_ptr_nonnull(buf);
+	memcpy(buf, "/quit\n", 6);
+	memset(buf + 6, 'j', junk);
+	/* The junk is no line (no LF): nothing of it may be relayed. */
+	TU_OK(tu_send_all(fds[1], buf, junk + 6));
+	TU_EXPECT_LINE(fds[1], "* bye\n");
+	TU_EXPECT_EOF(fds[1]);
+	TU_EXPECT_LINE(fds[0], "* guest2 left\n");
+	TU_EXPECT_SILENCE(fds[0]);
+	free(buf);
+	tu_close_all(fds, 2);
+}
+END_TEST
+
 START_TEST(test_it_peer_reset)
 {
 	int fds[3], d;
@@ -296,6 +323,44 @@ START_TEST(test_it_max_clients)
 	snprintf(want, sizeof(want), "* %s joined\n", nick);
 	TU_EXPECT_LINE(fds[0], want);
 	close(c);
+	tu_close_all(fds, 2);
+}
+END_TEST
+
+/* One write of 32,768 one-byte lines from a talker with a 32-byte nick
+ * fans out to 1.2 MB per reader, more than --max-outbuf (1 MiB), before
+ * the end-of-sweep flush.  A reader that keeps reading must not be taken
+ * for a slow one. */
+START_TEST(test_it_burst_not_slow)
+{
+	enum { LINES = 32768 };
+	static const char nick[] = "abcdefghijklmnopqrstuvwxyz012345";
+	char *burst, *got, *want, cmd[64];
+	size_t rlen = sizeof(nick) - 1 + 5, i;	/* "<nick> x\n" */
+	int fds[2];
+
+	it_start(_i, NULL, NULL);
+	it_join(fds, 2);
+	snprintf(cmd, sizeof(cmd), "/nick %s\n", nick);
+	TU_SEND(fds[0], cmd);
+	snprintf(cmd, sizeof(cmd), "* guest1 is now %s\n", nick);
+	EXPECT_ALL(fds, 2, -1, cmd);
+	burst = malloc(LINES * 2);
+	want = malloc(LINES * rlen);
+	got = malloc(LINES * rlen);
+	ck_assert(burst && want && got);
+	for (i = 0; i < LINES; i++) {
+		memcpy(burst + 2 * i, "x\n", 2);
+		sprintf(want + i * rlen, "<%s> x\n", nick);
+	}
+	TU_OK(tu_send_all(fds[0], burst, LINES * 2));
+	TU_OK(tu_read_exact(fds[1], got, LINES * rlen, TU_WAIT));
+	ck_assert_msg(memcmp(got, want, LINES * rlen) == 0,
+	    "relayed burst differs");
+	TU_EXPECT_SILENCE(fds[1]);
+	free(burst);
+	free(want);
+	free(got);
 	tu_close_all(fds, 2);
 }
 END_TEST
@@ -639,6 +704,8 @@ integration_suite(void)
 	tcase_add_loop_test(tc, test_it_overlong, 0, n);
 	tcase_add_loop_test(tc, test_it_binary, 0, n);
 	tcase_add_loop_test(tc, test_it_quit_and_exit, 0, n);
+	tcase_add_loop_test(tc, test_it_quit_then_junk, 0, n);
+	tcase_add_loop_test(tc, test_it_burst_not_slow, 0, n);
 	tcase_add_loop_test(tc, test_it_peer_reset, 0, n);
 	tcase_add_loop_test(tc, test_it_half_close, 0, n);
 	tcase_add_loop_test(tc, test_it_max_clients, 0, n);
