@@ -7,6 +7,9 @@
 
 #define CHAT_NICK_MAX	32	/* longest nick, in bytes */
 #define CHAT_WHO_MAX	100	/* nicks listed by /who before "..." */
+/* Room for the longest reply that is not a relayed line: /who's
+ * "* users (N): " plus 100 nicks and " ...". */
+#define CHAT_REPLY_MAX	4096
 
 enum chat_kind {
 	CHAT_EMPTY,		/* empty line: ignored */

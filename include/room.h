@@ -7,12 +7,14 @@
 struct server;
 struct client;
 
-/* A client was admitted: welcome it and tell the others. */
-void	room_join(struct server *srv, struct client *c);
+/* A client was admitted: take its guest nick, welcome it and tell the
+ * others.  -1 if the nick table could not grow (nothing was sent). */
+int	room_join(struct server *srv, struct client *c);
 /* One complete line from c (CR/LF stripped). */
 void	room_line(struct server *srv, struct client *c, const char *line,
 	    size_t len);
-/* c is being reaped: tell the others it left. */
+/* c leaves (lingering or reaped): free its nick and, unless the server is
+ * shutting down, tell the others. */
 void	room_leave(struct server *srv, struct client *c);
 /* Send a server line to every OPEN client except skip (may be NULL). */
 void	room_broadcast(struct server *srv, const struct client *skip,

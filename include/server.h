@@ -10,6 +10,7 @@
 #include "client.h"
 #include "io.h"
 #include "net.h"
+#include "nickset.h"
 #include "options.h"
 #include "stats.h"
 
@@ -63,7 +64,9 @@ struct server {
 	/* Memory handed back after a burst of connections (server_trim). */
 	uint64_t churn_closed;		/* stats.closed at the last tick */
 	uint64_t trimmed_closed;	/* stats.closed at the last trim */
-	size_t	draining_count;		/* clients in DRAINING, for the tick */
+	size_t	draining_count;		/* DRAINING or LINGERING, for the tick */
+	size_t	lingering_count;	/* LINGERING: out of the room already */
+	struct nickset nicks;		/* chat: every nick in the room */
 };
 
 extern volatile sig_atomic_t server_stop_requested;

@@ -41,6 +41,8 @@ client_close(struct server *srv, struct client *c, const char *reason)
 		return;
 	if (c->state == CLIENT_DRAINING || c->state == CLIENT_LINGERING)
 		srv->draining_count--;
+	if (c->state == CLIENT_LINGERING)
+		srv->lingering_count--;
 	c->state = CLIENT_CLOSING;
 	c->close_reason = reason;
 	/* The reap list is sized for every client at once, so this never
@@ -63,11 +65,10 @@ client_finish(struct server *srv, struct client *c)
 	}
 	c->state = CLIENT_LINGERING;
 	c->drain_since_ms = srv->now_ms;
+	srv->lingering_count++;
 	/* Gone from the room as far as everyone else can tell. */
-	if (srv->cfg.mode == MODE_CHAT && c->joined) {
+	if (c->joined)
 		room_leave(srv, c);
-		c->joined = false;
-	}
 	server_update_interest(srv, c);
 }
 

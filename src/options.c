@@ -204,13 +204,16 @@ options_parse(int argc, char **argv, struct config *cfg, char *err,
 	if (optind < argc)
 		return options_error(err, errlen, "unexpected argument '%s'",
 		    argv[optind]);
-	/* Every relayed line must fit in an empty output buffer, or every
-	 * client would be dropped as a slow reader on the first long line. */
+	/* Every relayed line and every reply must fit in an empty output
+	 * buffer, or a client would be dropped as a slow reader for a long
+	 * line or a /who it did nothing wrong to receive. */
 	if (cfg->mode == MODE_CHAT &&
-	    cfg->max_outbuf < cfg->max_line + CHAT_NICK_MAX + 8)
+	    (cfg->max_outbuf < cfg->max_line + CHAT_NICK_MAX + 8 ||
+	    cfg->max_outbuf < CHAT_REPLY_MAX))
 		return options_error(err, errlen,
-		    "--max-outbuf (%zu) must be at least --max-line + %d",
-		    cfg->max_outbuf, CHAT_NICK_MAX + 8);
+		    "--max-outbuf (%zu) must be at least %d and at least "
+		    "--max-line + %d in chat mode", cfg->max_outbuf,
+		    CHAT_REPLY_MAX, CHAT_NICK_MAX + 8);
 	cfg->verbosity = verbosity;
 	return OPTIONS_RUN;
 }

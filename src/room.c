@@ -4,6 +4,7 @@
 
 #include "chat.h"
 #include "log.h"
+#include "nickset.h"
 #include "room.h"
 #include "server.h"
 
@@ -33,17 +34,20 @@ room_broadcast(struct server *srv, const struct client *skip,
 	}
 }
 
-void
+int
 room_join(struct server *srv, struct client *c)
 {
 	char msg[ROOM_NOTICE_MAX];
 	int n;
 
+	if (nickset_add(&srv->nicks, c->nick, strlen(c->nick), c) == -1)
+		return -1;
+	c->joined = true;
 	n = snprintf(msg, sizeof(msg), "* welcome, you are %s\n", c->nick);
 	client_queue(srv, c, msg, (size_t)n);
 	n = snprintf(msg, sizeof(msg), "* %s joined\n", c->nick);
 	room_broadcast(srv, c, msg, (size_t)n);
-	c->joined = true;
+	return 0;
 }
 
 void
@@ -52,44 +56,42 @@ room_leave(struct server *srv, struct client *c)
 	char msg[ROOM_NOTICE_MAX];
 	int n;
 
+	nickset_remove(&srv->nicks, c->nick, strlen(c->nick), c);
+	c->joined = false;
+	if (srv->shutting_down)
+		return;		/* nobody is left to tell */
 	n = snprintf(msg, sizeof(msg), "* %s left\n", c->nick);
 	room_broadcast(srv, c, msg, (size_t)n);
-}
-
-static bool
-room_nick_taken(struct server *srv, const struct client *self,
-    const char *nick, size_t len)
-{
-	size_t i;
-
-	/* Reserved names keep the automatic guest<N> names unique. */
-	if (chat_nick_reserved(nick, len))
-		return !chat_nick_equal(nick, len, self->nick,
-		    strlen(self->nick));
-	/* Linear: /nick is rare next to relaying, and a hash would have to
-	 * be kept in step on every join and leave. */
-	for (i = 0; i < srv->nclients; i++) {
-		const struct client *other = srv->clients[i];
-
-		if (other != self && client_present(other) &&
-		    chat_nick_equal(nick, len, other->nick, strlen(other->nick)))
-			return true;
-	}
-	return false;
 }
 
 static void
 room_nick(struct server *srv, struct client *c, const char *nick, size_t len)
 {
 	char msg[ROOM_NOTICE_MAX];
+	size_t oldlen = strlen(c->nick);
+	void *owner;
 	int n;
 
 	if (!chat_nick_valid(nick, len)) {
 		room_reply(srv, c, "! invalid nick\n");
 		return;
 	}
-	if (room_nick_taken(srv, c, nick, len)) {
+	/* guest<N> names are the server's, so automatic names never clash;
+	 * a client may only "take" its own. */
+	owner = nickset_find(&srv->nicks, nick, len);
+	if ((owner != NULL && owner != c) || (chat_nick_reserved(nick, len) &&
+	    !chat_nick_equal(nick, len, c->nick, oldlen))) {
 		room_reply(srv, c, "! nick taken\n");
+		return;
+	}
+	/* Drop the old name first: "alice" -> "Alice" is the same key. */
+	nickset_remove(&srv->nicks, c->nick, oldlen, c);
+	if (nickset_add(&srv->nicks, nick, len, c) == -1) {
+		c->joined = false;	/* not in the set: nothing to remove */
+		srv->stats.oom_closed++;
+		log_warn("closing %s (fd %d): out of memory for the nick table",
+		    c->nick, c->fd);
+		client_close(srv, c, "out of memory");
 		return;
 	}
 	n = snprintf(msg, sizeof(msg), "* %s is now %.*s\n", c->nick,
@@ -103,12 +105,12 @@ static void
 room_who(struct server *srv, struct client *c)
 {
 	char msg[32 + CHAT_WHO_MAX * (CHAT_NICK_MAX + 1) + 8];
-	size_t i, len, listed = 0, present = 0;
+	size_t i, len, listed = 0;
 
-	for (i = 0; i < srv->nclients; i++)
-		if (client_present(srv->clients[i]))
-			present++;
-	len = (size_t)snprintf(msg, sizeof(msg), "* users (%zu):", present);
+	/* Everyone but those closing (all on the reap list) or lingering
+	 * (already gone from the room): no walk over the whole table. */
+	len = (size_t)snprintf(msg, sizeof(msg), "* users (%zu):",
+	    srv->nclients - srv->nreap - srv->lingering_count);
 	for (i = 0; i < srv->nclients; i++) {
 		const struct client *other = srv->clients[i];
 

@@ -147,6 +147,10 @@ server_init(struct server *srv, const struct config *cfg, char *err,
 	srv->scratch_size = cfg->max_line + CHAT_NICK_MAX + 8;
 	srv->scratch = malloc(srv->scratch_size);
 	srv->rxbuf = malloc(SERVER_RECV_CHUNK);
+	if (nickset_init(&srv->nicks, 64) == -1) {
+		snprintf(err, errlen, "out of memory for the nick table");
+		goto fail;
+	}
 	if (!srv->clients || !srv->flush || !srv->reap || !srv->by_fd ||
 	    !srv->fired || !srv->scratch || !srv->rxbuf) {
 		snprintf(err, errlen, "out of memory for %ld clients",
@@ -237,6 +241,7 @@ server_free(struct server *srv)
 	free(srv->scratch);
 	free(srv->rxbuf);
 	srv->rxbuf = NULL;
+	nickset_free(&srv->nicks);
 	srv->clients = srv->flush = srv->reap = srv->by_fd = NULL;
 	srv->fired = NULL;
 	srv->scratch = NULL;
@@ -344,7 +349,10 @@ server_adopt(struct server *srv, int fd)
 	srv->sweep_did_work = true;
 	log_debug("%s connected on fd %d", c->nick, fd);
 	if (srv->cfg.mode == MODE_CHAT)
-		room_join(srv, c);
+		if (room_join(srv, c) == -1) {
+			srv->stats.oom_closed++;
+			client_close(srv, c, "out of memory");
+		}
 	return c;
 }
 
@@ -484,8 +492,7 @@ server_reap(struct server *srv)
 		srv->stats.closed++;
 		log_debug("%s closed (fd %d): %s", c->nick, c->fd,
 		    c->close_reason ? c->close_reason : "closed");
-		if (srv->cfg.mode == MODE_CHAT && c->joined &&
-		    !srv->shutting_down)
+		if (c->joined)
 			room_leave(srv, c);
 		buf_free(&c->in);
 		buf_free(&c->out);

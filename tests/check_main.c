@@ -9,6 +9,7 @@ static Suite *(*const all_suites[])(void) = {
 	buf_suite,
 	frame_suite,
 	chat_suite,
+	nickset_suite,
 	parse_suite,
 	options_suite,
 	net_suite,

@@ -152,6 +152,26 @@ START_TEST(test_options_numbers)
 }
 END_TEST
 
+/* Chat replies must fit an empty output buffer: a /who (up to ~3.4 KB)
+ * or a longest relayed line.  Echo has no replies of its own. */
+START_TEST(test_options_outbuf_floor)
+{
+	struct config cfg;
+	char err[256];
+
+	EXPECT_ERROR("--max-outbuf", "--max-outbuf", "4095");
+	EXPECT_ERROR("--max-outbuf", "--max-line", "8000", "--max-outbuf",
+	    "8000");
+	ck_assert_int_eq(PARSE(&cfg, err, "--max-outbuf", "4096",
+	    "--max-line", "16"), OPTIONS_RUN);
+	ck_assert_int_eq(PARSE(&cfg, err, "--max-line", "8000",
+	    "--max-outbuf", "8040"), OPTIONS_RUN);
+	ck_assert_int_eq(PARSE(&cfg, err, "--mode", "echo", "--max-outbuf",
+	    "1"), OPTIONS_RUN);
+	ck_assert_uint_eq(cfg.max_outbuf, 1);
+}
+END_TEST
+
 START_TEST(test_options_verbosity)
 {
 	struct config cfg;
@@ -262,6 +282,7 @@ options_suite(void)
 	tcase_add_test(tc, test_options_listen);
 	tcase_add_test(tc, test_options_mode_io);
 	tcase_add_test(tc, test_options_numbers);
+	tcase_add_test(tc, test_options_outbuf_floor);
 	tcase_add_test(tc, test_options_verbosity);
 	tcase_add_test(tc, test_options_help_version);
 	tcase_add_test(tc, test_options_errors);

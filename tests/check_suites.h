@@ -5,6 +5,7 @@
 #include <check.h>
 
 Suite	*io_suite(void);
+Suite	*nickset_suite(void);
 Suite	*scale_suite(void);
 Suite	*faults_suite(void);
 Suite	*harden_suite(void);
