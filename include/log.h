@@ -12,6 +12,25 @@ void	log_info(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
 void	log_debug(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
+/*
+ * Per-client events (a slow reader dropped, a timeout) are logged through
+ * a limiter: at most LOG_BURST lines a second, the rest counted and
+ * reported with the next line that gets through.  Any client can cause
+ * such a line, and a server that writes unbounded logs to a stderr nobody
+ * reads would block in write(2): a client must not be able to do that.
+ */
+#define LOG_BURST	10
+
+struct log_limit {
+	long long window_ms;	/* start of the current one-second window */
+	unsigned printed;	/* lines printed in it */
+	unsigned long suppressed; /* lines dropped since the last printed */
+};
+
+void	log_limited(struct log_limit *lim, enum log_level level,
+	    long long now_ms, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
+
 /* Always printed, whatever the level: stats lines. */
 void	log_always(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));

@@ -9,6 +9,7 @@
 
 #include "client.h"
 #include "io.h"
+#include "log.h"
 #include "net.h"
 #include "nickset.h"
 #include "options.h"
@@ -67,6 +68,7 @@ struct server {
 	size_t	draining_count;		/* DRAINING or LINGERING, for the tick */
 	size_t	lingering_count;	/* LINGERING: out of the room already */
 	struct nickset nicks;		/* chat: every nick in the room */
+	struct log_limit client_log;	/* per-client events: rate-limited */
 };
 
 extern volatile sig_atomic_t server_stop_requested;

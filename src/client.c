@@ -139,13 +139,15 @@ client_queue(struct server *srv, struct client *c, const void *p, size_t n)
 	 * is disconnected instead. */
 	if (errno == ENOBUFS) {
 		srv->stats.slow_closed++;
-		log_info("closing %s (fd %d): pending output passed "
+		log_limited(&srv->client_log, LOG_INFO, srv->now_ms,
+		    "closing %s (fd %d): pending output passed "
 		    "--max-outbuf (%zu bytes)", c->nick, c->fd,
 		    srv->cfg.max_outbuf);
 		client_close(srv, c, "slow reader");
 	} else {
 		srv->stats.oom_closed++;
-		log_warn("closing %s (fd %d): out of memory for output",
+		log_limited(&srv->client_log, LOG_WARN, srv->now_ms,
+		    "closing %s (fd %d): out of memory for output",
 		    c->nick, c->fd);
 		client_close(srv, c, "out of memory");
 	}
@@ -248,7 +250,8 @@ client_feed_lines(struct server *srv, struct client *c, const char *p,
 	return;
 oom:
 	srv->stats.oom_closed++;
-	log_warn("closing %s (fd %d): out of memory for input", c->nick, c->fd);
+	log_limited(&srv->client_log, LOG_WARN, srv->now_ms,
+	    "closing %s (fd %d): out of memory for input", c->nick, c->fd);
 	client_close(srv, c, "out of memory");
 }
 
@@ -318,7 +321,8 @@ client_on_readable(struct server *srv, struct client *c)
 			if (room == 0)
 				break;		/* output at the cap */
 			srv->stats.oom_closed++;
-			log_warn("closing %s (fd %d): out of memory for input",
+			log_limited(&srv->client_log, LOG_WARN, srv->now_ms,
+			    "closing %s (fd %d): out of memory for input",
 			    c->nick, c->fd);
 			client_close(srv, c, "out of memory");
 			return;

@@ -61,3 +61,30 @@ log_always(const char *fmt, ...)
 {
 	LOG_BODY(LOG_QUIET, "");
 }
+
+void
+log_limited(struct log_limit *lim, enum log_level level, long long now_ms,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	if (log_level < level)
+		return;
+	if (now_ms - lim->window_ms >= 1000) {
+		lim->window_ms = now_ms;
+		lim->printed = 0;
+	}
+	if (lim->printed >= LOG_BURST) {
+		lim->suppressed++;
+		return;
+	}
+	lim->printed++;
+	if (lim->suppressed > 0) {
+		fprintf(stderr, "pollserv: (%lu similar lines suppressed)\n",
+		    lim->suppressed);
+		lim->suppressed = 0;
+	}
+	va_start(ap, fmt);
+	log_vprint(level == LOG_WARN ? "warning: " : "", fmt, ap);
+	va_end(ap);
+}

@@ -89,7 +89,8 @@ room_nick(struct server *srv, struct client *c, const char *nick, size_t len)
 	if (nickset_add(&srv->nicks, nick, len, c) == -1) {
 		c->joined = false;	/* not in the set: nothing to remove */
 		srv->stats.oom_closed++;
-		log_warn("closing %s (fd %d): out of memory for the nick table",
+		log_limited(&srv->client_log, LOG_WARN, srv->now_ms,
+		    "closing %s (fd %d): out of memory for the nick table",
 		    c->nick, c->fd);
 		client_close(srv, c, "out of memory");
 		return;

@@ -275,7 +275,8 @@ server_update_interest(struct server *srv, struct client *c)
 	if (want == c->interest)
 		return;
 	if (srv->io->modify(srv->io_state, c->fd, c->interest, want) == -1) {
-		log_warn("closing %s (fd %d): the %s driver refused it: %s",
+		log_limited(&srv->client_log, LOG_WARN, srv->now_ms,
+		    "closing %s (fd %d): the %s driver refused it: %s",
 		    c->nick, c->fd, srv->io->name, strerror(errno));
 		client_close(srv, c, "driver error");
 		return;
@@ -615,7 +616,8 @@ server_check_timeouts(struct server *srv)
 		if (c->state == CLIENT_DRAINING && !srv->shutting_down &&
 		    srv->now_ms - c->drain_since_ms >= drain) {
 			srv->stats.timeouts++;
-			log_info("closing %s (fd %d): output not taken within "
+			log_limited(&srv->client_log, LOG_INFO, srv->now_ms,
+			    "closing %s (fd %d): output not taken within "
 			    "%lld s (after %s)", c->nick, c->fd,
 			    (long long)(drain / 1000), c->close_reason ?
 			    c->close_reason : "drain");
@@ -635,7 +637,8 @@ server_check_timeouts(struct server *srv)
 		if (msg == NULL)
 			continue;
 		srv->stats.timeouts++;
-		log_info("closing %s (fd %d): %s", c->nick, c->fd, reason);
+		log_limited(&srv->client_log, LOG_INFO, srv->now_ms,
+		    "closing %s (fd %d): %s", c->nick, c->fd, reason);
 		/* Echo mode is 8-bit clean: no protocol text in its stream. */
 		if (srv->cfg.mode == MODE_CHAT)
 			client_queue(srv, c, msg, strlen(msg));

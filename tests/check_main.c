@@ -10,6 +10,7 @@ static Suite *(*const all_suites[])(void) = {
 	frame_suite,
 	chat_suite,
 	nickset_suite,
+	log_suite,
 	parse_suite,
 	options_suite,
 	net_suite,

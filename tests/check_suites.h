@@ -6,6 +6,7 @@
 
 Suite	*io_suite(void);
 Suite	*nickset_suite(void);
+Suite	*log_suite(void);
 Suite	*scale_suite(void);
 Suite	*faults_suite(void);
 Suite	*harden_suite(void);
