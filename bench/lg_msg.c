@@ -1,4 +1,6 @@
 /* lg_msg.c - loadgen message encoding, verification and sequence tracking. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lg_msg.h"
@@ -175,6 +177,195 @@ lg_chat_decode(const char *line, size_t len, size_t size, uint32_t *id,
 		if (line[i] != lg_chat_fill((uint32_t)check, i))
 			return -1;
 	return 0;
+}
+
+/* ---- ncat --chat framing ------------------------------------------------ */
+
+enum lg_ncat_state {
+	LG_NCAT_DATA,		/* bytes of the current piece */
+	LG_NCAT_TAG,		/* after '<': collecting the name */
+	LG_NCAT_TAG_END,	/* after '>': a space must follow */
+	LG_NCAT_NOTICE_TEXT	/* inside an "<announce> " line */
+};
+
+int
+lg_ncat_init(struct lg_ncat *f, size_t cap)
+{
+	int i;
+
+	memset(f, 0, sizeof(*f));
+	f->cur = -1;
+	f->cap = cap;
+	/* Not a name anything is tagged with, not even "" (no prefix). */
+	for (i = 0; i < LG_NCAT_SLOTS; i++)
+		strcpy(f->slot[i].tag, "<");
+	if ((f->buf = malloc(LG_NCAT_SLOTS * cap)) == NULL)
+		return -1;
+	return 0;
+}
+
+void
+lg_ncat_free(struct lg_ncat *f)
+{
+	free(f->buf);
+	f->buf = NULL;
+}
+
+static bool
+lg_ncat_name_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	    (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+}
+
+/* The slot for pieces tagged tag: its own, else a free one, else the one
+ * written longest ago, whose partial line is then lost. */
+static int
+lg_ncat_slot(struct lg_ncat *f, const char *tag, lg_ncat_fn *fn, void *arg)
+{
+	struct lg_ncat_slot *s;
+	int i, free_slot = -1, oldest = 0;
+
+	for (i = 0; i < LG_NCAT_SLOTS; i++) {
+		s = &f->slot[i];
+		if (strcmp(s->tag, tag) == 0)
+			return i;
+		if (free_slot < 0 && s->len == 0 && !s->overlong)
+			free_slot = i;
+		if (s->used < f->slot[oldest].used)
+			oldest = i;
+	}
+	if (free_slot < 0) {
+		free_slot = oldest;
+		s = &f->slot[oldest];
+		fn(arg, LG_NCAT_BAD, f->buf + (size_t)oldest * f->cap, s->len);
+	}
+	s = &f->slot[free_slot];
+	s->len = 0;
+	s->overlong = false;
+	snprintf(s->tag, sizeof(s->tag), "%s", tag);
+	return free_slot;
+}
+
+/* Append data (no LF in it) to the current piece's partial line. */
+static void
+lg_ncat_append(struct lg_ncat *f, const char *p, size_t n, lg_ncat_fn *fn,
+    void *arg)
+{
+	struct lg_ncat_slot *s;
+
+	if (n == 0)
+		return;
+	if (f->cur < 0)
+		f->cur = lg_ncat_slot(f, "", fn, arg);
+	s = &f->slot[f->cur];
+	s->used = ++f->clock;
+	if (s->overlong || s->len + n > f->cap) {
+		s->overlong = true;
+		return;
+	}
+	memcpy(f->buf + (size_t)f->cur * f->cap + s->len, p, n);
+	s->len += (uint32_t)n;
+}
+
+/* An LF in the current piece: its sender's line is complete. */
+static void
+lg_ncat_end_line(struct lg_ncat *f, lg_ncat_fn *fn, void *arg)
+{
+	struct lg_ncat_slot *s;
+	const char *line;
+
+	if (f->cur < 0)
+		f->cur = lg_ncat_slot(f, "", fn, arg);
+	s = &f->slot[f->cur];
+	line = f->buf + (size_t)f->cur * f->cap;
+	if (s->overlong)
+		fn(arg, LG_NCAT_BAD, line, s->len);
+	else
+		fn(arg, LG_NCAT_LINE, line, s->len);
+	s->len = 0;
+	s->overlong = false;
+}
+
+/* What looked like the start of a tag was not one: it is data. */
+static void
+lg_ncat_not_tag(struct lg_ncat *f, bool gt, lg_ncat_fn *fn, void *arg)
+{
+	lg_ncat_append(f, "<", 1, fn, arg);
+	lg_ncat_append(f, f->tag, f->tag_len, fn, arg);
+	if (gt)
+		lg_ncat_append(f, ">", 1, fn, arg);
+	f->state = LG_NCAT_DATA;
+}
+
+void
+lg_ncat_input(struct lg_ncat *f, const char *p, size_t n, lg_ncat_fn *fn,
+    void *arg)
+{
+	size_t i, run;
+	char ch;
+
+	i = 0;
+	while (i < n) {
+		ch = p[i];
+		switch (f->state) {
+		case LG_NCAT_DATA:
+			/* The longest run of plain bytes goes in at once. */
+			for (run = i; run < n && p[run] != '<' &&
+			    p[run] != '\n'; run++)
+				;
+			lg_ncat_append(f, p + i, run - i, fn, arg);
+			if (run == n)
+				return;
+			if (p[run] == '\n') {
+				lg_ncat_end_line(f, fn, arg);
+			} else {
+				f->state = LG_NCAT_TAG;
+				f->tag_len = 0;
+			}
+			i = run + 1;
+			continue;
+		case LG_NCAT_TAG:
+			if (ch == '>' && f->tag_len > 0) {
+				f->state = LG_NCAT_TAG_END;
+				i++;
+			} else if (lg_ncat_name_char(ch) &&
+			    f->tag_len < LG_NCAT_TAG_MAX) {
+				f->tag[f->tag_len++] = ch;
+				i++;
+			} else {
+				/* ch is looked at again as data. */
+				lg_ncat_not_tag(f, false, fn, arg);
+			}
+			continue;
+		case LG_NCAT_TAG_END:
+			if (ch != ' ') {
+				lg_ncat_not_tag(f, true, fn, arg);
+				continue;
+			}
+			i++;
+			f->tag[f->tag_len] = '\0';
+			if (strcmp(f->tag, "announce") == 0) {
+				f->state = LG_NCAT_NOTICE_TEXT;
+				continue;
+			}
+			f->cur = lg_ncat_slot(f, f->tag, fn, arg);
+			f->state = LG_NCAT_DATA;
+			continue;
+		case LG_NCAT_NOTICE_TEXT:
+			/* Its text may hold "<userN> ": skip it whole. */
+			while (i < n && p[i] != '\n')
+				i++;
+			if (i == n)
+				return;
+			i++;
+			fn(arg, LG_NCAT_NOTICE, NULL, 0);
+			/* What follows is a new piece, with its own prefix. */
+			f->cur = -1;
+			f->state = LG_NCAT_DATA;
+			continue;
+		}
+	}
 }
 
 enum lg_seq_verdict

@@ -55,6 +55,65 @@ int	lg_chat_decode(const char *line, size_t len, size_t size, uint32_t *id,
 	    uint64_t *seq, uint64_t *ts);
 
 /*
+ * ncat --chat framing, for --no-nick.  ncat puts "<userN> " in front of
+ * what each read() from a sender returned, not in front of each line: a
+ * second line in the same read has no prefix, a line split across two
+ * reads gets one in its middle, and another sender's piece may even come
+ * between the two halves.  Its notices are whole lines "<announce> ...\n"
+ * (which may name "<userN> " inside), each written at once.  So a client
+ * receives a run of pieces "<tag> bytes", and one sender's bytes only make
+ * lines once its pieces are joined again.  lg_ncat does that: it keeps a
+ * partial line per tag (only a line cut by a read is ever held, so a few
+ * slots do; when they run out the oldest partial line is given up as bad)
+ * and hands out whole lines with every prefix removed.  Bytes before any
+ * prefix (a server that sends none) make lines of their own.
+ *
+ * The payload ("L", lowercase hex, ':' and lowercase letters) has no '<',
+ * '>' or ' ', so every '<' starts a tag and no payload passes for one.  A
+ * '<' that is not "<name> " (name: 1 to LG_NCAT_TAG_MAX letters, digits,
+ * '_', '-') stays in the data, and the line it lands in fails to decode:
+ * corruption still shows.
+ */
+#define LG_NCAT_SLOTS	16
+#define LG_NCAT_TAG_MAX	31
+
+enum lg_ncat_kind {
+	LG_NCAT_LINE,		/* a line without prefixes and without LF */
+	LG_NCAT_NOTICE,		/* an "<announce>" line (no text given) */
+	LG_NCAT_BAD		/* an overlong line, or a partial one given
+				 * up for want of a slot (text as far as
+				 * it is kept) */
+};
+
+typedef void	lg_ncat_fn(void *arg, enum lg_ncat_kind kind, const char *line,
+	    size_t len);
+
+struct lg_ncat_slot {
+	char		tag[LG_NCAT_TAG_MAX + 1];	/* "" = no prefix */
+	uint32_t	len;		/* bytes of the partial line */
+	bool		overlong;	/* more than cap: discarding to LF */
+	uint64_t	used;		/* when last written, for eviction */
+};
+
+struct lg_ncat {
+	char		*buf;		/* LG_NCAT_SLOTS lines of cap bytes */
+	size_t		 cap;
+	int		 cur;		/* slot of the current piece; -1 none */
+	uint8_t		 state;		/* data, in a tag, after '>', notice */
+	uint32_t	 tag_len;
+	char		 tag[LG_NCAT_TAG_MAX + 1];
+	uint64_t	 clock;
+	struct lg_ncat_slot slot[LG_NCAT_SLOTS];
+};
+
+/* Lines of at most cap bytes (LF excluded); 0 or -1 (no memory). */
+int	lg_ncat_init(struct lg_ncat *f, size_t cap);
+void	lg_ncat_free(struct lg_ncat *f);
+/* Feed n received bytes; fn gets each line as it completes. */
+void	lg_ncat_input(struct lg_ncat *f, const char *p, size_t n,
+	    lg_ncat_fn *fn, void *arg);
+
+/*
  * Per-stream sequence tracking: messages of one sender on one stream must
  * arrive as 0, 1, 2, ...  A gap is remembered as skipped (lost unless the
  * missing ones turn up later, which is then a reorder); a number below the
