@@ -350,8 +350,13 @@ START_TEST(test_it_burst_not_slow)
 	got = malloc(LINES * rlen);
 	ck_assert(burst && want && got);
 	for (i = 0; i < LINES; i++) {
+		char *w = want + i * rlen;
+
 		memcpy(burst + 2 * i, "x\n", 2);
-		sprintf(want + i * rlen, "<%s> x\n", nick);
+		/* No sprintf: its NUL would land past the last line. */
+		w[0] = '<';
+		memcpy(w + 1, nick, sizeof(nick) - 1);
+		memcpy(w + sizeof(nick), "> x\n", 4);
 	}
 	TU_OK(tu_send_all(fds[0], burst, LINES * 2));
 	TU_OK(tu_read_exact(fds[1], got, LINES * rlen, TU_WAIT));
