@@ -120,7 +120,8 @@ struct lg_engine {
 	uint32_t	 next_open;	/* connections opened so far */
 	uint32_t	 settled;	/* connected or failed */
 	uint32_t	 nick_pending;
-	uint32_t	 greeted;	/* --no-nick: clients with a first line */
+	uint32_t	 greeted;	/* --no-nick: clients with a line */
+	uint64_t	 t_greet;	/* --no-nick: the last one's arrival */
 	bool		 barrier_long;	/* --no-nick: waiting past the short
 					 * barrier timeout */
 	uint64_t	 lines_total;	/* chat: sum of tx_seq */
@@ -602,6 +603,7 @@ lg_chat_ncat_line(void *arg, enum lg_ncat_kind kind, const char *l, size_t len)
 	if (e->phase <= PH_SETUP && !c->nick_ok) {
 		c->nick_ok = true;
 		e->greeted++;
+		e->t_greet = e->now;
 		if (e->phase == PH_SETUP)
 			e->nick_pending--;
 	}
@@ -609,8 +611,10 @@ lg_chat_ncat_line(void *arg, enum lg_ncat_kind kind, const char *l, size_t len)
 	case LG_NCAT_NOTICE:
 		return;
 	case LG_NCAT_BAD:
-		lg_chat_bad(e, len > 0 ? l : "(overlong line)", len > 0 ? len : 15,
-		    true);
+		if (len == 0)	/* overlong from its first piece */
+			lg_chat_bad(e, "(overlong line)", 15, true);
+		else
+			lg_chat_bad(e, l, len, true);
 		return;
 	case LG_NCAT_LINE:
 		break;
@@ -870,6 +874,31 @@ lg_drained(struct lg_engine *e)
 	return true;
 }
 
+/*
+ * --no-nick: hold back the next connect()?  ncat listens with a backlog
+ * of 10.  Past it the kernel drops handshakes (or, with SYN cookies,
+ * completes them on our side only): such a client is taken in seconds
+ * later, after a retry, or never (ncat has no socket for it, and our
+ * first line draws a reset).  Lines relayed before then never reach it,
+ * which would read as loss.  So at most LG_GREET_WINDOW connections may
+ * wait for their first line (ncat's "<announce>") at a time.  A server
+ * that greets nobody gets everything at once after LG_BARRIER_TIMEOUT
+ * without a greeting.
+ */
+static bool
+lg_greet_wait(struct lg_engine *e)
+{
+	uint64_t done;
+
+	if (!e->cfg->no_nick || e->cfg->mode != LG_MODE_CHAT ||
+	    e->now >= e->t_greet +
+	    (uint64_t)(LG_BARRIER_TIMEOUT * 1e9))
+		return false;
+	done = (uint64_t)e->greeted + e->res->connections_failed +
+	    e->res->closed_by_server;
+	return e->next_open >= done + LG_GREET_WINDOW;
+}
+
 /* Phase changes and timer work; returns the next deadline. */
 static uint64_t
 lg_advance(struct lg_engine *e)
@@ -885,6 +914,8 @@ lg_advance(struct lg_engine *e)
 			e->phase = PH_DONE;
 			return 0;
 		}
+		if (e->t_greet == 0)
+			e->t_greet = e->t_connect;
 		while (e->next_open < e->n) {
 			t = cfg->connect_rate > 0 ? e->t_connect +
 			    (uint64_t)((double)e->next_open * 1e9 /
@@ -893,11 +924,22 @@ lg_advance(struct lg_engine *e)
 				next = t;
 				break;
 			}
+			if (lg_greet_wait(e)) {
+				t = e->t_greet + (uint64_t)(LG_BARRIER_TIMEOUT *
+				    1e9);
+				next = t < next ? t : next;
+				break;
+			}
 			lg_open_one(e, &e->conns[e->next_open++]);
 		}
 		t = e->t_connect + (uint64_t)(LG_CONNECT_TIMEOUT * 1e9) +
 		    (cfg->connect_rate > 0 ? (uint64_t)((double)e->n * 1e9 /
 		    cfg->connect_rate) : 0);
+		/* Held back by lg_greet_wait(): give the last ones the same
+		 * time, counted from the last greeting. */
+		if (cfg->no_nick && e->t_greet + (uint64_t)(LG_CONNECT_TIMEOUT *
+		    1e9) > t)
+			t = e->t_greet + (uint64_t)(LG_CONNECT_TIMEOUT * 1e9);
 		if (e->settled < e->n && e->now < t)
 			return next < t ? next : t;
 		for (i = 0; i < e->n; i++)
@@ -951,12 +993,11 @@ lg_advance(struct lg_engine *e)
 			/*
 			 * A server that greets nobody: go on regardless.  One
 			 * that greeted some (ncat's "<announce>") is still
-			 * taking the others in: ncat's listen backlog is
-			 * small, so a client whose handshake it held back is
-			 * only accepted after a SYN-ACK retry, 3 s or more
-			 * after connect() returned, and lines sent before
-			 * then never reach it.  Wait up to the set-up
-			 * timeout for those.
+			 * taking the others in; despite lg_greet_wait() a
+			 * handshake it held back is only accepted after a
+			 * SYN-ACK retry, 3 s or more after connect()
+			 * returned, and lines sent before then never reach
+			 * it.  Wait up to the set-up timeout for those.
 			 */
 			if (e->greeted > 0 && !e->barrier_long) {
 				e->barrier_long = true;
@@ -1142,8 +1183,8 @@ lg_setup(struct lg_engine *e, char *err, size_t errlen)
 				goto nomem;
 			if (!cfg->no_nick)
 				continue;
-			if ((e->conns[i].ncat = malloc(sizeof(struct lg_ncat))) ==
-			    NULL)
+			e->conns[i].ncat = malloc(sizeof(struct lg_ncat));
+			if (e->conns[i].ncat == NULL)
 				goto nomem;
 			if (lg_ncat_init(e->conns[i].ncat, e->line_cap) == -1) {
 				free(e->conns[i].ncat);

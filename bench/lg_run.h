@@ -20,6 +20,9 @@ enum lg_mode { LG_MODE_ECHO, LG_MODE_CHAT, LG_MODE_IDLE };
 #define LG_CONNECT_TIMEOUT	10.0	/* s, on top of --connect-rate pacing */
 #define LG_SETUP_TIMEOUT	10.0	/* s, for the chat nicks */
 #define LG_BARRIER_TIMEOUT	2.0	/* s, --no-nick: for a first line */
+#define LG_GREET_WINDOW		8	/* --no-nick: connections waiting for
+					 * a first line at once (ncat's listen
+					 * backlog is 10) */
 
 struct lg_config {
 	enum lg_mode	mode;

@@ -508,10 +508,13 @@ server_reap(struct server *srv)
 static void
 server_flush(struct server *srv)
 {
-	size_t i;
-
-	for (i = 0; i < srv->nflush; i++) {
-		struct client *c = srv->flush[i];
+	/* A stack, not a walk by index: flushing can queue more output (a
+	 * client that finishes lingers, and its "left" notice goes to the
+	 * others), and a client already flushed may come back.  Popping
+	 * first means each client is on the list at most once, so it never
+	 * outgrows its max_clients slots. */
+	while (srv->nflush > 0) {
+		struct client *c = srv->flush[--srv->nflush];
 
 		c->queued_flush = false;
 		if (c->state != CLIENT_CLOSING && buf_len(&c->out) > 0)
@@ -519,7 +522,6 @@ server_flush(struct server *srv)
 		else
 			server_update_interest(srv, c);
 	}
-	srv->nflush = 0;
 }
 
 static void
