@@ -122,49 +122,44 @@ net_describe(const struct net_addr *addr, char *out, size_t len)
 		snprintf(out, len, "%s:%d", addr->host, addr->port);
 }
 
-int
-net_listen(const struct net_addr *addr, int backlog, char *err)
-{
-	struct addrinfo *res, *ai;
-	char name[NET_ADDR_LEN];
-	int fd = -1, on = 1, saved = 0;
+/* What net_listen and net_connect do with a fresh socket for one address:
+ * 0 if it is ready, -1 with errno set to try the next address. */
+typedef int (*net_setup_fn)(int fd, const struct addrinfo *ai, int arg);
 
-	if ((res = net_resolve(addr, 1, err)) == NULL)
+static int
+net_setup_listen(int fd, const struct addrinfo *ai, int backlog)
+{
+	int on = 1;
+
+	/* Restarting the server must not wait out TIME_WAIT. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
+	    listen(fd, backlog) == -1)
 		return -1;
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-		    ai->ai_protocol);
-		if (fd == -1) {
-			saved = errno;
-			continue;
-		}
-		/* Restarting the server must not wait out TIME_WAIT. */
-		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(fd, backlog) == 0 &&
-		    net_set_nonblocking(fd, err) == 0)
-			break;
-		saved = errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd == -1) {
-		net_describe(addr, name, sizeof(name));
-		return net_error(err, "cannot listen on %.120s: %s", name,
-		    strerror(saved));
-	}
-	return fd;
+	return net_set_nonblocking(fd, NULL);
 }
 
-int
-net_connect(const struct net_addr *addr, bool nonblocking, char *err)
+static int
+net_setup_connect(int fd, const struct addrinfo *ai, int nonblocking)
+{
+	if (nonblocking && net_set_nonblocking(fd, NULL) == -1)
+		return -1;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
+	    (nonblocking && errno == EINPROGRESS))
+		return 0;
+	return -1;
+}
+
+/* Try each address addr resolves to until setup succeeds on one. */
+static int
+net_open(const struct net_addr *addr, int passive, net_setup_fn setup,
+    int arg, const char *what, char *err)
 {
 	struct addrinfo *res, *ai;
 	char name[NET_ADDR_LEN];
 	int fd = -1, saved = 0;
 
-	if ((res = net_resolve(addr, 0, err)) == NULL)
+	if ((res = net_resolve(addr, passive, err)) == NULL)
 		return -1;
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
@@ -173,14 +168,7 @@ net_connect(const struct net_addr *addr, bool nonblocking, char *err)
 			saved = errno;
 			continue;
 		}
-		if (nonblocking && net_set_nonblocking(fd, err) == -1) {
-			saved = errno;
-			close(fd);
-			fd = -1;
-			continue;
-		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
-		    (nonblocking && errno == EINPROGRESS))
+		if (setup(fd, ai, arg) == 0)
 			break;
 		saved = errno;
 		close(fd);
@@ -189,10 +177,23 @@ net_connect(const struct net_addr *addr, bool nonblocking, char *err)
 	freeaddrinfo(res);
 	if (fd == -1) {
 		net_describe(addr, name, sizeof(name));
-		return net_error(err, "cannot connect to %.120s: %s", name,
-		    strerror(saved));
+		return net_error(err, what, name, strerror(saved));
 	}
 	return fd;
+}
+
+int
+net_listen(const struct net_addr *addr, int backlog, char *err)
+{
+	return net_open(addr, 1, net_setup_listen, backlog,
+	    "cannot listen on %.120s: %s", err);
+}
+
+int
+net_connect(const struct net_addr *addr, bool nonblocking, char *err)
+{
+	return net_open(addr, 0, net_setup_connect, nonblocking,
+	    "cannot connect to %.120s: %s", err);
 }
 
 int

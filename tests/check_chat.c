@@ -17,14 +17,35 @@ nick_ok(const char *s)
 	return chat_nick_valid(s, strlen(s));
 }
 
+struct chat_case {
+	const char	*line;
+	enum chat_kind	 kind;
+};
+
+/* Every line of the table parses to its kind. */
+static void
+expect_kinds(const struct chat_case *c, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		ck_assert_msg(parse_str(c[i].line).kind == c[i].kind,
+		    "\"%s\": kind %d, want %d", c[i].line,
+		    (int)parse_str(c[i].line).kind, (int)c[i].kind);
+}
+
+#define EXPECT_KINDS(...) do {						\
+	static const struct chat_case cases_[] = { __VA_ARGS__ };	\
+	expect_kinds(cases_, sizeof(cases_) / sizeof(cases_[0]));	\
+} while (0)
+
 START_TEST(test_chat_empty_and_message)
 {
 	ck_assert_int_eq(chat_parse("", 0).kind, CHAT_EMPTY);
-	ck_assert_int_eq(parse_str("hello").kind, CHAT_MESSAGE);
-	ck_assert_int_eq(parse_str(" ").kind, CHAT_MESSAGE);
-	ck_assert_int_eq(parse_str(" /who").kind, CHAT_MESSAGE);
-	ck_assert_int_eq(parse_str("who").kind, CHAT_MESSAGE);
-	ck_assert_int_eq(parse_str("quit").kind, CHAT_MESSAGE);
+	EXPECT_KINDS(
+	    { "hello", CHAT_MESSAGE }, { " ", CHAT_MESSAGE },
+	    { " /who", CHAT_MESSAGE }, { "who", CHAT_MESSAGE },
+	    { "quit", CHAT_MESSAGE });
 	/* Binary lines are messages too; the length is what counts. */
 	ck_assert_int_eq(chat_parse("a\0b", 3).kind, CHAT_MESSAGE);
 	ck_assert_int_eq(chat_parse("\0", 1).kind, CHAT_MESSAGE);
@@ -36,28 +57,22 @@ END_TEST
 
 START_TEST(test_chat_exit_exactly)
 {
-	ck_assert_int_eq(parse_str("exit").kind, CHAT_QUIT);
-	ck_assert_int_eq(parse_str("exit ").kind, CHAT_MESSAGE);
-	ck_assert_int_eq(parse_str(" exit").kind, CHAT_MESSAGE);
-	ck_assert_int_eq(parse_str("Exit").kind, CHAT_MESSAGE);
-	ck_assert_int_eq(parse_str("EXIT").kind, CHAT_MESSAGE);
-	ck_assert_int_eq(parse_str("exits").kind, CHAT_MESSAGE);
-	ck_assert_int_eq(parse_str("exi").kind, CHAT_MESSAGE);
+	EXPECT_KINDS(
+	    { "exit", CHAT_QUIT }, { "exit ", CHAT_MESSAGE },
+	    { " exit", CHAT_MESSAGE }, { "Exit", CHAT_MESSAGE },
+	    { "EXIT", CHAT_MESSAGE }, { "exits", CHAT_MESSAGE },
+	    { "exi", CHAT_MESSAGE });
 }
 END_TEST
 
 START_TEST(test_chat_commands)
 {
-	ck_assert_int_eq(parse_str("/quit").kind, CHAT_QUIT);
-	ck_assert_int_eq(parse_str("/who").kind, CHAT_WHO);
-	ck_assert_int_eq(parse_str("/unknown").kind, CHAT_UNKNOWN);
-	ck_assert_int_eq(parse_str("/").kind, CHAT_UNKNOWN);
-	ck_assert_int_eq(parse_str("//").kind, CHAT_UNKNOWN);
-	ck_assert_int_eq(parse_str("/ who").kind, CHAT_UNKNOWN);
-	ck_assert_int_eq(parse_str("/nickname").kind, CHAT_UNKNOWN);
-	ck_assert_int_eq(parse_str("/whois").kind, CHAT_UNKNOWN);
-	ck_assert_int_eq(parse_str("/quitting").kind, CHAT_UNKNOWN);
-	ck_assert_int_eq(parse_str("/exit").kind, CHAT_UNKNOWN);
+	EXPECT_KINDS(
+	    { "/quit", CHAT_QUIT }, { "/who", CHAT_WHO },
+	    { "/unknown", CHAT_UNKNOWN }, { "/", CHAT_UNKNOWN },
+	    { "//", CHAT_UNKNOWN }, { "/ who", CHAT_UNKNOWN },
+	    { "/nickname", CHAT_UNKNOWN }, { "/whois", CHAT_UNKNOWN },
+	    { "/quitting", CHAT_UNKNOWN }, { "/exit", CHAT_UNKNOWN });
 	ck_assert_int_eq(chat_parse("/\0", 2).kind, CHAT_UNKNOWN);
 }
 END_TEST

@@ -111,9 +111,10 @@ sm_sweeps(int n)
 		server_sweep(&srv, 0);
 }
 
-/* Sweep until fd holds a complete line (or EOF), then compare it. */
-static int
-sm_expect_bytes(int fd, const void *want, size_t n)
+/* Sweep until fd has something to judge: EOF, an error, or data (with
+ * need_lf, data holding a complete line), or SM_DEADLINE passes. */
+static void
+sm_sweep_until(int fd, bool need_lf)
 {
 	int64_t deadline = tu_now_ms() + SM_DEADLINE;
 	char peek[65536];
@@ -122,13 +123,21 @@ sm_expect_bytes(int fd, const void *want, size_t n)
 	for (;;) {
 		server_sweep(&srv, 0);
 		r = recv(fd, peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT);
-		if (r == 0 || (r > 0 && memchr(peek, '\n', (size_t)r) != NULL))
+		if (r == 0 || (r > 0 && (!need_lf ||
+		    memchr(peek, '\n', (size_t)r) != NULL)))
 			break;
 		if (r == -1 && errno != EAGAIN && errno != EINTR)
 			break;
 		if (tu_now_ms() > deadline)
 			break;
 	}
+}
+
+/* Sweep until fd holds a complete line (or EOF), then compare it. */
+static int
+sm_expect_bytes(int fd, const void *want, size_t n)
+{
+	sm_sweep_until(fd, true);
 	return tu_expect_bytes(fd, want, n, 0);
 }
 
@@ -145,18 +154,7 @@ sm_expect(int fd, const char *want)
 static int
 sm_expect_eof(int fd)
 {
-	int64_t deadline = tu_now_ms() + SM_DEADLINE;
-	char peek[16];
-	ssize_t r;
-
-	for (;;) {
-		server_sweep(&srv, 0);
-		r = recv(fd, peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT);
-		if (r >= 0 || (errno != EAGAIN && errno != EINTR))
-			break;
-		if (tu_now_ms() > deadline)
-			break;
-	}
+	sm_sweep_until(fd, false);
 	return tu_expect_eof(fd, 0);
 }
 
@@ -169,6 +167,26 @@ sm_expect_eof(int fd)
 	ck_assert_msg(tu_expect_silence((fd), 0) == 0, "%s", tu_error()); \
 } while (0)
 
+/* Adopt one chat client per fd pointer on a fresh server, in order: each
+ * reads its welcome as guestK, and every one before it reads
+ * "* guestK joined", so on return all of them are quiet. */
+static void
+sm_join_all(int *const fds[], int n)
+{
+	char line[64];
+	int i, j;
+
+	for (i = 0; i < n; i++) {
+		*fds[i] = sm_join(NULL, 0);
+		snprintf(line, sizeof(line), "* welcome, you are guest%d\n",
+		    i + 1);
+		SM_EXPECT(*fds[i], line);
+		snprintf(line, sizeof(line), "* guest%d joined\n", i + 1);
+		for (j = 0; j < i; j++)
+			SM_EXPECT(*fds[j], line);
+	}
+}
+
 /* ---- chat ------------------------------------------------------------- */
 
 START_TEST(test_sm_welcome_and_join)
@@ -176,11 +194,7 @@ START_TEST(test_sm_welcome_and_join)
 	int a, b;
 
 	sm_chat();
-	a = sm_join(NULL, 0);
-	SM_EXPECT(a, "* welcome, you are guest1\n");
-	b = sm_join(NULL, 0);
-	SM_EXPECT(b, "* welcome, you are guest2\n");
-	SM_EXPECT(a, "* guest2 joined\n");
+	sm_join_all((int *[]){ &a, &b }, 2);
 	/* The newcomer is not told about itself. */
 	SM_QUIET(b);
 	SM_QUIET(a);
@@ -196,11 +210,7 @@ START_TEST(test_sm_serials_not_fds)
 	int a, b, c;
 
 	sm_chat();
-	a = sm_join(NULL, 0);
-	SM_EXPECT(a, "* welcome, you are guest1\n");
-	b = sm_join(NULL, 0);
-	SM_EXPECT(b, "* welcome, you are guest2\n");
-	SM_EXPECT(a, "* guest2 joined\n");
+	sm_join_all((int *[]){ &a, &b }, 2);
 	close(b);
 	SM_EXPECT(a, "* guest2 left\n");
 	c = sm_join(NULL, 0);
@@ -216,11 +226,7 @@ START_TEST(test_sm_relay)
 	int a, b;
 
 	sm_chat();
-	a = sm_join(NULL, 0);
-	SM_EXPECT(a, "* welcome, you are guest1\n");
-	b = sm_join(NULL, 0);
-	SM_EXPECT(b, "* welcome, you are guest2\n");
-	SM_EXPECT(a, "* guest2 joined\n");
+	sm_join_all((int *[]){ &a, &b }, 2);
 
 	TU_SEND(a, "hello\n");
 	SM_EXPECT(b, "<guest1> hello\n");
@@ -250,10 +256,7 @@ START_TEST(test_sm_binary)
 	int a, b;
 
 	sm_chat();
-	a = sm_join(NULL, 0);
-	SM_EXPECT(a, "* welcome, you are guest1\n");
-	b = sm_join(NULL, 0);
-	SM_EXPECT(b, "* welcome, you are guest2\n");
+	sm_join_all((int *[]){ &a, &b }, 2);
 	ck_assert_int_eq(tu_send_all(a, line, sizeof(line) - 1), 0);
 	ck_assert_msg(sm_expect_bytes(b, want, sizeof(want) - 1) == 0, "%s",
 	    tu_error());
@@ -269,10 +272,7 @@ START_TEST(test_sm_partial_lines)
 	int a, b;
 
 	sm_chat();
-	a = sm_join(NULL, 0);
-	SM_EXPECT(a, "* welcome, you are guest1\n");
-	b = sm_join(NULL, 0);
-	SM_EXPECT(b, "* welcome, you are guest2\n");
+	sm_join_all((int *[]){ &a, &b }, 2);
 	for (i = 0; i < sizeof(msg) - 1; i++) {
 		ck_assert_int_eq(tu_send_all(a, msg + i, 1), 0);
 		sm_sweeps(2);
@@ -291,11 +291,7 @@ START_TEST(test_sm_nick)
 	int a, b;
 
 	sm_chat();
-	a = sm_join(NULL, 0);
-	SM_EXPECT(a, "* welcome, you are guest1\n");
-	b = sm_join(NULL, 0);
-	SM_EXPECT(b, "* welcome, you are guest2\n");
-	SM_EXPECT(a, "* guest2 joined\n");
+	sm_join_all((int *[]){ &a, &b }, 2);
 
 	TU_SEND(a, "/nick alice\n");
 	SM_EXPECT(a, "* guest1 is now alice\n");
@@ -354,15 +350,7 @@ START_TEST(test_sm_who)
 	int a, b, c;
 
 	sm_chat();
-	a = sm_join(NULL, 0);
-	SM_EXPECT(a, "* welcome, you are guest1\n");
-	b = sm_join(NULL, 0);
-	SM_EXPECT(b, "* welcome, you are guest2\n");
-	SM_EXPECT(a, "* guest2 joined\n");
-	c = sm_join(NULL, 0);
-	SM_EXPECT(c, "* welcome, you are guest3\n");
-	SM_EXPECT(a, "* guest3 joined\n");
-	SM_EXPECT(b, "* guest3 joined\n");
+	sm_join_all((int *[]){ &a, &b, &c }, 3);
 	TU_SEND(a, "/nick alice\n");
 	SM_EXPECT(a, "* guest1 is now alice\n");
 	SM_EXPECT(b, "* guest1 is now alice\n");
@@ -412,11 +400,7 @@ START_TEST(test_sm_quit)
 	int a, b;
 
 	sm_chat();
-	a = sm_join(NULL, 0);
-	SM_EXPECT(a, "* welcome, you are guest1\n");
-	b = sm_join(NULL, 0);
-	SM_EXPECT(b, "* welcome, you are guest2\n");
-	SM_EXPECT(a, "* guest2 joined\n");
+	sm_join_all((int *[]){ &a, &b }, 2);
 	/* The line after the quit, in the same write, is never processed. */
 	TU_SEND(a, "/quit\nnot relayed\n");
 	SM_EXPECT(a, "* bye\n");
@@ -439,11 +423,7 @@ START_TEST(test_sm_exit)
 	int a, b;
 
 	sm_chat();
-	a = sm_join(NULL, 0);
-	SM_EXPECT(a, "* welcome, you are guest1\n");
-	b = sm_join(NULL, 0);
-	SM_EXPECT(b, "* welcome, you are guest2\n");
-	SM_EXPECT(a, "* guest2 joined\n");
+	sm_join_all((int *[]){ &a, &b }, 2);
 	/* Only exactly "exit" quits. */
 	TU_SEND(b, "exit \nExit\n");
 	SM_EXPECT(a, "<guest2> exit \n");
@@ -463,11 +443,7 @@ START_TEST(test_sm_unknown_command)
 	int a, b;
 
 	sm_chat();
-	a = sm_join(NULL, 0);
-	SM_EXPECT(a, "* welcome, you are guest1\n");
-	b = sm_join(NULL, 0);
-	SM_EXPECT(b, "* welcome, you are guest2\n");
-	SM_EXPECT(a, "* guest2 joined\n");
+	sm_join_all((int *[]){ &a, &b }, 2);
 	TU_SEND(a, "/foo\n/\n/nickname x\n");
 	SM_EXPECT(a, "! unknown command\n");
 	SM_EXPECT(a, "! unknown command\n");
@@ -484,11 +460,7 @@ START_TEST(test_sm_overlong)
 	int a, b, i;
 
 	sm_start(MODE_CHAT, 16, 1024 * 1024, 10);
-	a = sm_join(NULL, 0);
-	SM_EXPECT(a, "* welcome, you are guest1\n");
-	b = sm_join(NULL, 0);
-	SM_EXPECT(b, "* welcome, you are guest2\n");
-	SM_EXPECT(a, "* guest2 joined\n");
+	sm_join_all((int *[]){ &a, &b }, 2);
 
 	TU_SEND(a, "0123456789abcdefX\n");
 	SM_EXPECT(a, "! line too long (max 16 bytes)\n");
@@ -521,15 +493,7 @@ START_TEST(test_sm_disconnect_notice)
 	int a, b, c;
 
 	sm_chat();
-	a = sm_join(NULL, 0);
-	SM_EXPECT(a, "* welcome, you are guest1\n");
-	b = sm_join(NULL, 0);
-	SM_EXPECT(b, "* welcome, you are guest2\n");
-	SM_EXPECT(a, "* guest2 joined\n");
-	c = sm_join(NULL, 0);
-	SM_EXPECT(c, "* welcome, you are guest3\n");
-	SM_EXPECT(a, "* guest3 joined\n");
-	SM_EXPECT(b, "* guest3 joined\n");
+	sm_join_all((int *[]){ &a, &b, &c }, 3);
 	close(b);
 	SM_EXPECT(a, "* guest2 left\n");
 	SM_EXPECT(c, "* guest2 left\n");
@@ -589,8 +553,7 @@ START_TEST(test_sm_max_clients)
 	int a, b;
 
 	sm_start(MODE_CHAT, 4096, 1024 * 1024, 1);
-	a = sm_join(NULL, 0);
-	SM_EXPECT(a, "* welcome, you are guest1\n");
+	sm_join_all((int *[]){ &a }, 1);
 	b = sm_pair(&c, 0);
 	ck_assert_ptr_null(c);
 	ck_assert_int_eq(tu_expect_line(b, "! server full\n", 0), 0);
@@ -850,11 +813,7 @@ START_TEST(test_sm_short_io)
 	sm_chat();
 	sysio.send = sm_choppy_send;
 	sysio.recv = sm_choppy_recv;
-	a = sm_join(NULL, 0);
-	SM_EXPECT(a, "* welcome, you are guest1\n");
-	b = sm_join(NULL, 0);
-	SM_EXPECT(b, "* welcome, you are guest2\n");
-	SM_EXPECT(a, "* guest2 joined\n");
+	sm_join_all((int *[]){ &a, &b }, 2);
 	TU_SEND(a, "through a keyhole\r\n/who\n");
 	SM_EXPECT(b, "<guest1> through a keyhole\n");
 	SM_EXPECT(a, "* users (2): guest1 guest2\n");

@@ -405,6 +405,14 @@ fx_join(struct peer **out, int n)
 	}
 }
 
+/* The usual set-up: a chat server with a roomy output cap, n joined. */
+static void
+fx_chat(struct peer **out, int n)
+{
+	fx_start(MODE_CHAT, 1 << 20);
+	fx_join(out, n);
+}
+
 static struct client *
 fx_client(const struct peer *p)
 {
@@ -433,8 +441,7 @@ START_TEST(test_read_short)
 {
 	struct peer *p[3];
 
-	fx_start(MODE_CHAT, 1 << 20);
-	fx_join(p, 3);
+	fx_chat(p, 3);
 	/* Every recv of guest1 gets one byte: framing must not care. */
 	fault_add(p[0]->srv_fd, FAULT_RECV, 0, 1, -1);
 	fx_send_str(p[0], "hello world\r\n/nick alice\n/who\n");
@@ -455,8 +462,7 @@ START_TEST(test_read_eagain_eintr)
 	struct peer *p[2];
 	uint64_t wb;
 
-	fx_start(MODE_CHAT, 1 << 20);
-	fx_join(p, 2);
+	fx_chat(p, 2);
 	wb = srv.stats.wouldblock;
 	/* Spurious EAGAIN and EINTR before the bytes, then short reads. */
 	fault_add(p[0]->srv_fd, FAULT_RECV, EINTR, 0, 3);
@@ -481,8 +487,7 @@ START_TEST(test_read_reset)
 {
 	struct peer *p[3];
 
-	fx_start(MODE_CHAT, 1 << 20);
-	fx_join(p, 3);
+	fx_chat(p, 3);
 	/* A partial line, then the connection is reset: nothing of it is
 	 * relayed, the others hear it left and go on talking. */
 	fx_send_str(p[0], "half a li");
@@ -505,8 +510,7 @@ START_TEST(test_read_error_other)
 {
 	struct peer *p[2];
 
-	fx_start(MODE_CHAT, 1 << 20);
-	fx_join(p, 2);
+	fx_chat(p, 2);
 	fault_add(p[1]->srv_fd, FAULT_RECV, ETIMEDOUT, 0, 1);
 	fx_send_str(p[1], "x\n");
 	fx_expect(p[0], "* guest2 left\n");
@@ -523,8 +527,7 @@ START_TEST(test_write_short)
 	char line[64];
 	int i;
 
-	fx_start(MODE_CHAT, 1 << 20);
-	fx_join(p, 3);
+	fx_chat(p, 3);
 	/* guest2 can take three bytes per send, guest3 is normal. */
 	fault_add(p[1]->srv_fd, FAULT_SEND, 0, 3, -1);
 	for (i = 0; i < 50; i++) {
@@ -547,8 +550,7 @@ START_TEST(test_write_eagain)
 	struct client *c;
 	uint64_t wb;
 
-	fx_start(MODE_CHAT, 1 << 20);
-	fx_join(p, 3);
+	fx_chat(p, 3);
 	wb = srv.stats.wouldblock;
 	/* guest2's socket "fills up" for 40 send attempts. */
 	fault_add(p[1]->srv_fd, FAULT_SEND, EAGAIN, 0, 40);
@@ -574,8 +576,7 @@ START_TEST(test_write_eintr)
 {
 	struct peer *p[2];
 
-	fx_start(MODE_CHAT, 1 << 20);
-	fx_join(p, 2);
+	fx_chat(p, 2);
 	fault_add(p[1]->srv_fd, FAULT_SEND, EINTR, 0, 7);
 	fx_send_str(p[0], "through the signal\n");
 	fx_expect(p[1], "<guest1> through the signal\n");
@@ -589,8 +590,7 @@ START_TEST(test_flush_epipe)
 {
 	struct peer *p[3];
 
-	fx_start(MODE_CHAT, 1 << 20);
-	fx_join(p, 3);
+	fx_chat(p, 3);
 	fault_add(p[1]->srv_fd, FAULT_SEND, EPIPE, 0, 1);
 	fx_send_str(p[0], "anyone?\n");
 	fx_expect(p[2], "<guest1> anyone?\n");
@@ -610,8 +610,7 @@ START_TEST(test_writable_reset)
 {
 	struct peer *p[3];
 
-	fx_start(MODE_CHAT, 1 << 20);
-	fx_join(p, 3);
+	fx_chat(p, 3);
 	fault_add(p[1]->srv_fd, FAULT_SEND, EAGAIN, 0, 3);
 	fault_add(p[1]->srv_fd, FAULT_SEND, ECONNRESET, 0, 1);
 	fx_send_str(p[0], "one\n");
@@ -686,8 +685,7 @@ START_TEST(test_quit_short_writes)
 {
 	struct peer *p[2];
 
-	fx_start(MODE_CHAT, 1 << 20);
-	fx_join(p, 2);
+	fx_chat(p, 2);
 	fault_add_chaos(p[0]->srv_fd, FAULT_SEND, 1);
 	/* Lines after the quit, even in the same packet, are not seen. */
 	fx_send_str(p[0], "bye all\n/quit\nafter the quit\n");
@@ -708,8 +706,7 @@ START_TEST(test_quit_epipe)
 {
 	struct peer *p[2];
 
-	fx_start(MODE_CHAT, 1 << 20);
-	fx_join(p, 2);
+	fx_chat(p, 2);
 	fault_add(p[0]->srv_fd, FAULT_SEND, EPIPE, 0, 1);
 	fx_send_str(p[0], "exit\n");
 	fx_expect(p[1], "* guest1 left\n");
@@ -725,8 +722,7 @@ START_TEST(test_halfclose_eagain)
 {
 	struct peer *p[2];
 
-	fx_start(MODE_CHAT, 1 << 20);
-	fx_join(p, 2);
+	fx_chat(p, 2);
 	fault_add(p[0]->srv_fd, FAULT_SEND, EAGAIN, 0, 5);
 	fault_add(p[0]->srv_fd, FAULT_SEND, 0, 2, -1);
 	fx_send_str(p[0], "/who\nunterminated tail");
@@ -751,8 +747,7 @@ START_TEST(test_chat_chaos)
 	int i, k, next[NCLIENTS];
 	int64_t deadline;
 
-	fx_start(MODE_CHAT, 1 << 20);
-	fx_join(p, NCLIENTS);
+	fx_chat(p, NCLIENTS);
 	fault_add_chaos(-1, FAULT_RECV, 5);
 	fault_add_chaos(-1, FAULT_SEND, 7);
 	for (i = 0; i < NLINES; i++)
@@ -903,8 +898,7 @@ START_TEST(test_accept_transient)
 	struct peer *p[1], *q;
 	uint64_t wb;
 
-	fx_start(MODE_CHAT, 1 << 20);
-	fx_join(p, 1);
+	fx_chat(p, 1);
 	wb = srv.stats.wouldblock;
 	fault_add(srv.listen_fd, FAULT_ACCEPT, ECONNABORTED, 0, 2);
 	fault_add(srv.listen_fd, FAULT_ACCEPT, EPROTO, 0, 1);
@@ -929,8 +923,7 @@ fx_accept_exhausted(int err)
 {
 	struct peer *p[2], *q1, *q2, *q3;
 
-	fx_start(MODE_CHAT, 1 << 20);
-	fx_join(p, 2);
+	fx_chat(p, 2);
 	ck_assert_int_ne(srv.reserve_fd, -1);
 	/* The fd table is "full" twice: the reserve fd is given up, the
 	 * waiting connection told and closed, the reserve taken back. */
@@ -977,8 +970,7 @@ START_TEST(test_accept_pause_without_reserve)
 	unsigned long tried;
 	int i;
 
-	fx_start(MODE_CHAT, 1 << 20);
-	fx_join(p, 2);
+	fx_chat(p, 2);
 	close(srv.reserve_fd);
 	srv.reserve_fd = -1;
 	fault_add(srv.listen_fd, FAULT_ACCEPT, EMFILE, 0, -1);
@@ -1009,8 +1001,7 @@ START_TEST(test_accept_other_error)
 	struct peer *p[1], *q;
 	int i;
 
-	fx_start(MODE_CHAT, 1 << 20);
-	fx_join(p, 1);
+	fx_chat(p, 1);
 	fault_add(srv.listen_fd, FAULT_ACCEPT, ENOBUFS, 0, 20);
 	q = fx_connect();
 	for (i = 0; i < 20; i++)
@@ -1022,56 +1013,53 @@ START_TEST(test_accept_other_error)
 }
 END_TEST
 
+/* A test case with the fault fixture: every test starts unscripted. */
+static TCase *
+fx_tcase(Suite *s, const char *name, int timeout)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
+	tcase_set_timeout(tc, timeout);
+	suite_add_tcase(s, tc);
+	return tc;
+}
+
 Suite *
 faults_suite(void)
 {
 	Suite *s = suite_create("faults");
 	TCase *tc;
 
-	tc = tcase_create("read");
-	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
-	tcase_set_timeout(tc, 30);
+	tc = fx_tcase(s, "read", 30);
 	tcase_add_test(tc, test_read_short);
 	tcase_add_test(tc, test_read_eagain_eintr);
 	tcase_add_test(tc, test_read_reset);
 	tcase_add_test(tc, test_read_error_other);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("write");
-	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
-	tcase_set_timeout(tc, 30);
+	tc = fx_tcase(s, "write", 30);
 	tcase_add_test(tc, test_write_short);
 	tcase_add_test(tc, test_write_eagain);
 	tcase_add_test(tc, test_write_eintr);
 	tcase_add_test(tc, test_flush_epipe);
 	tcase_add_test(tc, test_writable_reset);
 	tcase_add_test(tc, test_write_stalled);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("drain");
-	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
-	tcase_set_timeout(tc, 30);
+	tc = fx_tcase(s, "drain", 30);
 	tcase_add_test(tc, test_quit_short_writes);
 	tcase_add_test(tc, test_quit_epipe);
 	tcase_add_test(tc, test_halfclose_eagain);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("chaos");
-	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
-	tcase_set_timeout(tc, 60);
+	tc = fx_tcase(s, "chaos", 60);
 	tcase_add_test(tc, test_chat_chaos);
 	tcase_add_test(tc, test_echo_chaos);
 	tcase_add_test(tc, test_echo_recv_reset);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("accept");
-	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
-	tcase_set_timeout(tc, 30);
+	tc = fx_tcase(s, "accept", 30);
 	tcase_add_test(tc, test_accept_transient);
 	tcase_add_test(tc, test_accept_emfile);
 	tcase_add_test(tc, test_accept_enfile);
 	tcase_add_test(tc, test_accept_pause_without_reserve);
 	tcase_add_test(tc, test_accept_other_error);
-	suite_add_tcase(s, tc);
 	return s;
 }

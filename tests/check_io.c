@@ -29,19 +29,28 @@ io_test_sweeps(const struct io_driver *d)
 	return !d->blocks;
 }
 
+/* A driver instance counting into *stats, which starts zeroed. */
 static void *
-io_test_create(const struct io_driver *d, struct stats *stats, int max_fds)
+io_test_create_backoff(const struct io_driver *d, struct stats *stats,
+    int max_fds, unsigned backoff_max_us)
 {
 	struct io_config cfg;
 	void *st;
 
+	memset(stats, 0, sizeof(*stats));
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.max_fds = max_fds;
-	cfg.backoff_max_us = 1000;
+	cfg.backoff_max_us = backoff_max_us;
 	cfg.stats = stats;
 	st = d->create(&cfg);
 	ck_assert_msg(st != NULL, "%s: create: %s", d->name, strerror(errno));
 	return st;
+}
+
+static void *
+io_test_create(const struct io_driver *d, struct stats *stats, int max_fds)
+{
+	return io_test_create_backoff(d, stats, max_fds, 1000);
 }
 
 static void
@@ -64,6 +73,15 @@ io_test_mask(const struct io_event *fired, int n, int fd)
 		mask = fired[i].mask;
 	}
 	return mask;
+}
+
+/* The wait reported exactly one event: fd with mask. */
+static void
+io_test_expect_one(const struct io_event *fired, int n, int fd, int mask)
+{
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(fired[0].fd, fd);
+	ck_assert_int_eq(fired[0].mask, mask);
 }
 
 static int64_t
@@ -117,7 +135,6 @@ START_TEST(test_io_read_write)
 	int a[2], b[2], n;
 	void *st;
 
-	memset(&stats, 0, sizeof(stats));
 	st = io_test_create(d, &stats, 64);
 	io_test_pair(a);
 	io_test_pair(b);
@@ -154,17 +171,13 @@ START_TEST(test_io_read_write)
 	ck_assert_int_eq(d->modify(st, a[0], IO_READ, 0), 0);
 	ck_assert_int_eq(write(b[1], "y", 1), 1);
 	n = d->wait(st, 1000, false, fired, MAX_FIRED);
-	ck_assert_int_eq(n, 1);
-	ck_assert_int_eq(fired[0].fd, b[0]);
-	ck_assert_int_eq(fired[0].mask, IO_READ);
+	io_test_expect_one(fired, n, b[0], IO_READ);
 
 	/* Write-only interest (echo backpressure). */
 	io_test_drain(b[0]);
 	ck_assert_int_eq(d->modify(st, b[0], IO_READ, IO_WRITE), 0);
 	n = d->wait(st, 1000, false, fired, MAX_FIRED);
-	ck_assert_int_eq(n, 1);
-	ck_assert_int_eq(fired[0].fd, b[0]);
-	ck_assert_int_eq(fired[0].mask, IO_WRITE);
+	io_test_expect_one(fired, n, b[0], IO_WRITE);
 
 	ck_assert_int_eq(d->modify(st, b[0], IO_WRITE, 0), 0);
 	ck_assert_uint_eq(stats.pollnval, 0);
@@ -186,16 +199,13 @@ START_TEST(test_io_timeout)
 	int64_t t0, dt;
 	void *st;
 
-	memset(&stats, 0, sizeof(stats));
 	st = io_test_create(d, &stats, 64);
 	io_test_pair(a);
 	ck_assert_int_eq(d->modify(st, a[0], 0, IO_READ), 0);
 	if (io_test_sweeps(d)) {
 		/* -1 would block forever; the tcase timeout catches that. */
 		n = d->wait(st, -1, false, fired, MAX_FIRED);
-		ck_assert_int_eq(n, 1);
-		ck_assert_int_eq(fired[0].fd, a[0]);
-		ck_assert_int_eq(fired[0].mask, IO_READ);
+		io_test_expect_one(fired, n, a[0], IO_READ);
 	} else {
 		ck_assert_int_eq(d->wait(st, 0, true, fired, MAX_FIRED), 0);
 		t0 = io_test_now_us();
@@ -222,7 +232,6 @@ START_TEST(test_io_block_until_ready)
 
 	if (io_test_sweeps(d))
 		return;
-	memset(&stats, 0, sizeof(stats));
 	st = io_test_create(d, &stats, 64);
 	io_test_pair(a);
 	ck_assert_int_eq(d->modify(st, a[0], 0, IO_READ), 0);
@@ -237,9 +246,7 @@ START_TEST(test_io_block_until_ready)
 	do
 		n = d->wait(st, -1, true, fired, MAX_FIRED);
 	while (n == -1 && errno == EINTR);
-	ck_assert_int_eq(n, 1);
-	ck_assert_int_eq(fired[0].fd, a[0]);
-	ck_assert_int_eq(fired[0].mask, IO_READ);
+	io_test_expect_one(fired, n, a[0], IO_READ);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	d->destroy(st);
@@ -257,7 +264,6 @@ START_TEST(test_io_small_fired)
 	int p[5][2], seen[5] = { 0 }, i, j, k, n, last = -1;
 	void *st;
 
-	memset(&stats, 0, sizeof(stats));
 	st = io_test_create(d, &stats, 64);
 	for (i = 0; i < 5; i++) {
 		io_test_pair(p[i]);
@@ -333,7 +339,6 @@ START_TEST(test_io_sweep_rotates)
 
 	if (!io_test_sweeps(d))
 		return;
-	memset(&stats, 0, sizeof(stats));
 	st = io_test_create(d, &stats, 64);
 	for (i = 0; i < 3; i++) {
 		io_test_pair(p[i]);
@@ -365,7 +370,6 @@ START_TEST(test_io_listener)
 	int lfd, cfd, a[2], i, n, mask, reported = 0;
 	void *st;
 
-	memset(&stats, 0, sizeof(stats));
 	st = io_test_create(d, &stats, 64);
 	lfd = io_test_listener(&sin);
 	io_test_pair(a);
@@ -389,9 +393,7 @@ START_TEST(test_io_listener)
 		ck_assert_int_eq(connect(cfd, (struct sockaddr *)&sin,
 		    sizeof(sin)), 0);
 		n = d->wait(st, 1000, false, fired, MAX_FIRED);
-		ck_assert_int_eq(n, 1);
-		ck_assert_int_eq(fired[0].fd, lfd);
-		ck_assert_int_eq(fired[0].mask, IO_READ);
+		io_test_expect_one(fired, n, lfd, IO_READ);
 		close(cfd);
 	}
 	ck_assert_int_eq(d->modify(st, lfd, IO_READ | IO_LISTENER, 0), 0);
@@ -411,7 +413,6 @@ START_TEST(test_io_hangup)
 	int a[2], b[2], n;
 	void *st;
 
-	memset(&stats, 0, sizeof(stats));
 	st = io_test_create(d, &stats, 64);
 	io_test_pair(a);
 	io_test_pair(b);
@@ -451,7 +452,6 @@ START_TEST(test_io_error_only)
 	int p[2], n;
 	void *st;
 
-	memset(&stats, 0, sizeof(stats));
 	st = io_test_create(d, &stats, 64);
 	ck_assert_int_eq(pipe(p), 0);
 	ck_assert_int_eq(d->modify(st, p[1], 0, IO_READ), 0);
@@ -459,9 +459,7 @@ START_TEST(test_io_error_only)
 		ck_assert_int_eq(d->wait(st, 0, false, fired, MAX_FIRED), 0);
 	close(p[0]);
 	n = d->wait(st, 1000, false, fired, MAX_FIRED);
-	ck_assert_int_eq(n, 1);
-	ck_assert_int_eq(fired[0].fd, p[1]);
-	ck_assert_int_eq(fired[0].mask, IO_READ);
+	io_test_expect_one(fired, n, p[1], IO_READ);
 	ck_assert_int_eq(d->modify(st, p[1], IO_READ, 0), 0);
 	ck_assert_uint_eq(stats.pollnval, 0);
 	d->destroy(st);
@@ -503,7 +501,6 @@ START_TEST(test_io_high_fd)
 		    FD_SETSIZE + 64);
 		return;
 	}
-	memset(&stats, 0, sizeof(stats));
 	st = io_test_create(d, &stats, 16);
 	io_test_pair(a);
 	ck_assert_int_eq(dup2(a[0], hi), hi);
@@ -568,7 +565,6 @@ START_TEST(test_io_churn)
 	int i, r, n, round, want, mask, expected;
 	void *st;
 
-	memset(&stats, 0, sizeof(stats));
 	st = io_test_create(d, &stats, 8);
 	for (i = 0; i < CHURN_FDS; i++) {
 		c[i].fd[0] = c[i].fd[1] = -1;
@@ -652,7 +648,6 @@ START_TEST(test_io_poll_nval_counted)
 	void *st;
 
 	ck_assert_ptr_nonnull(d);
-	memset(&stats, 0, sizeof(stats));
 	st = io_test_create(d, &stats, 64);
 	io_test_pair(a);
 	io_test_pair(b);
@@ -692,18 +687,12 @@ io_test_idle_wait(void *st, struct io_event *fired)
 START_TEST(test_io_backoff_sleeps)
 {
 	struct io_event fired[MAX_FIRED];
-	struct io_config cfg;
 	struct stats stats;
 	int64_t dt, best;
 	int a[2], i;
 	void *st;
 
-	memset(&stats, 0, sizeof(stats));
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.max_fds = 64;
-	cfg.backoff_max_us = 1000;
-	cfg.stats = &stats;
-	ck_assert_ptr_nonnull(st = io_backoff.create(&cfg));
+	st = io_test_create(&io_backoff, &stats, 64);
 	io_test_pair(a);
 	ck_assert_int_eq(io_backoff.modify(st, a[0], 0, IO_READ), 0);
 
@@ -739,9 +728,7 @@ START_TEST(test_io_backoff_sleeps)
 	io_backoff.destroy(st);
 
 	/* backoff_max_us 0: never sleeps, however idle. */
-	memset(&stats, 0, sizeof(stats));
-	cfg.backoff_max_us = 0;
-	ck_assert_ptr_nonnull(st = io_backoff.create(&cfg));
+	st = io_test_create_backoff(&io_backoff, &stats, 64, 0);
 	ck_assert_int_eq(io_backoff.modify(st, a[0], 0, IO_READ), 0);
 	for (i = 0; i < 20; i++)
 		ck_assert_int_eq(io_backoff.wait(st, -1, true, fired,
@@ -764,19 +751,14 @@ START_TEST(test_io_backoff_eintr)
 {
 	struct io_event fired[MAX_FIRED];
 	struct sigaction sa;
-	struct io_config cfg;
 	struct itimerval it;
 	struct stats stats;
 	int64_t t0, dt;
 	int i, n = 0;
 	void *st;
 
-	memset(&stats, 0, sizeof(stats));
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.max_fds = 64;
-	cfg.backoff_max_us = 4000000;	/* naps reach seconds */
-	cfg.stats = &stats;
-	ck_assert_ptr_nonnull(st = io_backoff.create(&cfg));
+	/* A 4 s cap: the naps reach seconds. */
+	st = io_test_create_backoff(&io_backoff, &stats, 64, 4000000);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = io_test_on_alarm;
 	sigemptyset(&sa.sa_mask);

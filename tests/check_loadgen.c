@@ -28,20 +28,45 @@ struct lg_test_run {
 	char   *err;
 };
 
+/* Create an empty temp file from the template path, for --json. */
+static void
+lg_test_tmpfile(char *path)
+{
+	int fd;
+
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+}
+
+/* Read the --json file at path into r->json and remove it; false if it
+ * cannot be opened. */
+static bool
+lg_test_read_json(struct lg_test_run *r, const char *path)
+{
+	FILE *fp;
+	size_t len;
+
+	fp = fopen(path, "r");
+	unlink(path);
+	if (fp == NULL)
+		return false;
+	len = fread(r->json, 1, sizeof(r->json) - 1, fp);
+	r->json[len] = '\0';
+	fclose(fp);
+	return true;
+}
+
 /* Run the loadgen with args (NULL-terminated, --json is added). */
 static void
 lg_test_run(struct lg_test_run *r, const char *const *args)
 {
 	const char *argv[40];
 	char path[] = "/tmp/lg-test-XXXXXX";
-	FILE *fp;
-	size_t n = 0, len;
-	int fd;
+	size_t n = 0;
 
 	memset(r, 0, sizeof(*r));
-	fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	close(fd);
+	lg_test_tmpfile(path);
 	while (args[n] != NULL && n < 36) {
 		argv[n] = args[n];
 		n++;
@@ -51,13 +76,8 @@ lg_test_run(struct lg_test_run *r, const char *const *args)
 	argv[n++] = "-q";
 	argv[n] = NULL;
 	r->code = tu_run(LOADGEN_BIN, argv, &r->out, &r->err, LG_RUN_MS);
-	fp = fopen(path, "r");
-	if (fp != NULL) {
-		len = fread(r->json, 1, sizeof(r->json) - 1, fp);
-		r->json[len] = '\0';
-		fclose(fp);
-	}
-	unlink(path);
+	/* No file: every lookup in r->json then fails with the output. */
+	(void)lg_test_read_json(r, path);
 }
 
 static void
@@ -240,24 +260,35 @@ END_TEST
 
 /* ---- bad input ---------------------------------------------------------- */
 
-START_TEST(test_refused)
+/* A TCP socket bound to a free port on 127.0.0.1, listening if backlog > 0;
+ * addr gets "127.0.0.1:PORT". */
+static int
+lg_test_bind(char *addr, size_t addrlen, int backlog)
 {
 	struct sockaddr_in sin;
 	socklen_t len = sizeof(sin);
-	struct lg_test_run r;
-	char addr[64];
 	int fd;
 
-	/* A port that was free a moment ago and has no listener now. */
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	ck_assert_int_ge(fd, 0);
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	if (backlog > 0)
+		ck_assert_int_eq(listen(fd, backlog), 0);
 	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	snprintf(addr, sizeof(addr), "127.0.0.1:%d", ntohs(sin.sin_port));
-	close(fd);
+	snprintf(addr, addrlen, "127.0.0.1:%d", ntohs(sin.sin_port));
+	return fd;
+}
+
+START_TEST(test_refused)
+{
+	struct lg_test_run r;
+	char addr[64];
+
+	/* A port that was free a moment ago and has no listener now. */
+	close(lg_test_bind(addr, sizeof(addr), 0));
 	{
 		const char *args[] = { "--addr", addr, "-c", "3", "-d", "1",
 		    NULL };
@@ -386,21 +417,11 @@ static void
 lg_fault_run(struct lg_test_run *r, const struct lg_fault *f,
     const char *warmup)
 {
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
 	char addr[64];
 	pid_t pid;
 	int lfd, status;
 
-	lfd = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_ge(lfd, 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(listen(lfd, 4), 0);
-	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
-	snprintf(addr, sizeof(addr), "127.0.0.1:%d", ntohs(sin.sin_port));
+	lfd = lg_test_bind(addr, sizeof(addr), 4);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0)
@@ -490,30 +511,17 @@ END_TEST
  */
 START_TEST(test_sigint)
 {
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
 	struct timeval tv = { 10, 0 };
 	struct lg_test_run r;
 	char addr[64], path[] = "/tmp/lg-test-XXXXXX", buf[4096];
 	size_t total = 0;
 	ssize_t n;
 	pid_t pid;
-	int lfd, fd, status, jfd, devnull;
-	FILE *fp;
+	int lfd, fd, status, devnull;
 
 	memset(&r, 0, sizeof(r));
-	lfd = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_ge(lfd, 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(listen(lfd, 4), 0);
-	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
-	snprintf(addr, sizeof(addr), "127.0.0.1:%d", ntohs(sin.sin_port));
-	jfd = mkstemp(path);
-	ck_assert_int_ge(jfd, 0);
-	close(jfd);
+	lfd = lg_test_bind(addr, sizeof(addr), 4);
+	lg_test_tmpfile(path);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
@@ -540,12 +548,7 @@ START_TEST(test_sigint)
 	close(fd);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status));
-	fp = fopen(path, "r");
-	ck_assert_ptr_nonnull(fp);
-	n = (ssize_t)fread(r.json, 1, sizeof(r.json) - 1, fp);
-	r.json[n > 0 ? n : 0] = '\0';
-	fclose(fp);
-	unlink(path);
+	ck_assert_msg(lg_test_read_json(&r, path), "no JSON in %s", path);
 	ck_assert_msg(WEXITSTATUS(status) == 0, "exit %d: %s",
 	    WEXITSTATUS(status), r.json);
 	ck_assert_double_lt(lg_test_num(&r, "duration_s"), 10);

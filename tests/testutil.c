@@ -299,13 +299,15 @@ tu_server_read_listen(struct tu_server *s)
 	return 0;
 }
 
-int
-tu_server_start_argv(struct tu_server *s, const char *bin,
-    const char *const args[])
+/* Spawn and read the listening line; on failure kill the child, keeping
+ * the reason (tu_server_stop may overwrite tu_errbuf). */
+static int
+tu_server_launch(struct tu_server *s, const char *bin,
+    const char *const pre[], const char *const args[])
 {
 	char why[sizeof(tu_errbuf)];
 
-	if (tu_server_spawn(s, bin, NULL, args) == -1)
+	if (tu_server_spawn(s, bin, pre, args) == -1)
 		return -1;
 	if (tu_server_read_listen(s) == 0)
 		return 0;
@@ -315,21 +317,21 @@ tu_server_start_argv(struct tu_server *s, const char *bin,
 }
 
 int
+tu_server_start_argv(struct tu_server *s, const char *bin,
+    const char *const args[])
+{
+	return tu_server_launch(s, bin, NULL, args);
+}
+
+int
 tu_server_start(struct tu_server *s, const char *bin,
     const char *const args[])
 {
 	static const char *const listen_args[] = {
 		"--listen", "127.0.0.1:0", NULL
 	};
-	char why[sizeof(tu_errbuf)];
 
-	if (tu_server_spawn(s, bin, listen_args, args) == -1)
-		return -1;
-	if (tu_server_read_listen(s) == 0)
-		return 0;
-	snprintf(why, sizeof(why), "%s", tu_errbuf);
-	tu_server_stop(s, SIGKILL, TU_WAIT);
-	return tu_fail("%s", why);
+	return tu_server_launch(s, bin, listen_args, args);
 }
 
 /* waitpid with a deadline; the child exits asynchronously, so poll
