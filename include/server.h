@@ -63,8 +63,8 @@ struct server {
 	size_t	scratch_size;
 	char   *rxbuf;			/* chat: every recv lands here first */
 	/* Memory handed back after a burst of connections (server_trim). */
-	uint64_t churn_closed;		/* stats.closed at the last tick */
-	uint64_t trimmed_closed;	/* stats.closed at the last trim */
+	uint64_t churn_seen;		/* accepted + closed at the last tick */
+	uint64_t churn_trimmed;		/* accepted + closed at the last trim */
 	size_t	draining_count;		/* DRAINING or LINGERING, for the tick */
 	size_t	lingering_count;	/* LINGERING: out of the room already */
 	struct nickset nicks;		/* chat: every nick in the room */

@@ -10,11 +10,10 @@
 #include "sysio.h"
 
 /* An output buffer bigger than this is released once it drains, so a
- * burst (10,000 "joined" notices, say) does not pin memory for the rest
- * of the connection.  Echo keeps a larger one: it refills it with every
- * message, and a malloc/free per message would show in the CPU figures. */
-#define CLIENT_OUT_KEEP_CHAT	512
-#define CLIENT_OUT_KEEP_ECHO	SERVER_READ_BUDGET
+ * burst (10,000 "joined" notices, a megabyte of echo) does not pin memory
+ * for the rest of the connection.  Small ones are kept: a chat line or a
+ * 64-byte echo refills them without a malloc/free per message. */
+#define CLIENT_OUT_KEEP		512
 
 static bool
 client_echo(const struct server *srv)
@@ -26,6 +25,16 @@ static bool
 client_would_block(int err)
 {
 	return err == EAGAIN || err == EWOULDBLOCK;
+}
+
+/* A buffer could not grow: this client goes, nobody else notices. */
+static void
+client_oom(struct server *srv, struct client *c, const char *what)
+{
+	srv->stats.oom_closed++;
+	log_limited(&srv->client_log, LOG_WARN, srv->now_ms,
+	    "closing %s (fd %d): out of memory for %s", c->nick, c->fd, what);
+	client_close(srv, c, "out of memory");
 }
 
 bool
@@ -145,11 +154,7 @@ client_queue(struct server *srv, struct client *c, const void *p, size_t n)
 		    srv->cfg.max_outbuf);
 		client_close(srv, c, "slow reader");
 	} else {
-		srv->stats.oom_closed++;
-		log_limited(&srv->client_log, LOG_WARN, srv->now_ms,
-		    "closing %s (fd %d): out of memory for output",
-		    c->nick, c->fd);
-		client_close(srv, c, "out of memory");
+		client_oom(srv, c, "output");
 	}
 	return -1;
 queued:
@@ -249,10 +254,7 @@ client_feed_lines(struct server *srv, struct client *c, const char *p,
 	client_track_partial(srv, c, line_done);
 	return;
 oom:
-	srv->stats.oom_closed++;
-	log_limited(&srv->client_log, LOG_WARN, srv->now_ms,
-	    "closing %s (fd %d): out of memory for input", c->nick, c->fd);
-	client_close(srv, c, "out of memory");
+	client_oom(srv, c, "input");
 }
 
 /* The peer sent FIN: finish what it said, then flush and close. */
@@ -311,25 +313,17 @@ client_on_readable(struct server *srv, struct client *c)
 		return;
 	}
 	while (budget > 0 && c->state == CLIENT_OPEN) {
+		/* Every recv lands in the shared receive buffer, so a client
+		 * that is polled but says nothing costs no buffer at all.  Echo
+		 * reads no more than its output buffer can still take: that cap
+		 * is the backpressure limit. */
 		want = budget < SERVER_RECV_CHUNK ? budget : SERVER_RECV_CHUNK;
-		if (!echo) {
-			p = srv->rxbuf;
-			room = want;
-		} else if ((p = buf_reserve(&c->out, want, &room)) == NULL) {
-			/* Echo reads straight into the output buffer: no copy,
-			 * and its cap is the backpressure limit. */
-			if (room == 0)
-				break;		/* output at the cap */
-			srv->stats.oom_closed++;
-			log_limited(&srv->client_log, LOG_WARN, srv->now_ms,
-			    "closing %s (fd %d): out of memory for input",
-			    c->nick, c->fd);
-			client_close(srv, c, "out of memory");
-			return;
-		}
-		/* buf_reserve offers all the free space; the budget rules. */
+		room = echo ? c->out.cap - buf_len(&c->out) : want;
+		if (room == 0)
+			break;			/* echo: output at the cap */
 		if (room > want)
 			room = want;
+		p = srv->rxbuf;
 		n = sysio.recv(c->fd, p, room, 0);
 		if (n > 0) {
 			budget -= (size_t)n;
@@ -337,7 +331,10 @@ client_on_readable(struct server *srv, struct client *c)
 			srv->sweep_did_work = true;
 			c->last_input_ms = srv->now_ms;
 			if (echo) {
-				buf_commit(&c->out, (size_t)n);
+				if (buf_append(&c->out, p, (size_t)n) == -1) {
+					client_oom(srv, c, "input");
+					return;
+				}
 				server_queue_flush(srv, c);
 			} else {
 				client_feed_lines(srv, c, p, (size_t)n);
@@ -379,8 +376,7 @@ client_on_writable(struct server *srv, struct client *c)
 	if (c->state == CLIENT_CLOSING)
 		return;
 	if (buf_len(&c->out) == 0) {
-		buf_shrink(&c->out, client_echo(srv) ? CLIENT_OUT_KEEP_ECHO :
-		    CLIENT_OUT_KEEP_CHAT);
+		buf_shrink(&c->out, CLIENT_OUT_KEEP);
 		if (c->state == CLIENT_DRAINING) {
 			client_finish(srv, c);
 			return;
