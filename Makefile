@@ -86,6 +86,14 @@ $(O)/fortify/%.o: %.c
 # sanitizers so it can sit in front of either server build.
 TEST_EXTRA += $(O)/tests/failalloc.so
 
+# faultshim.so: random EAGAIN, EINTR and short reads and writes in every
+# server the integration table starts, on its second pass (run-tests.sh).
+TEST_EXTRA += $(O)/tests/faultshim.so
+
+$(O)/tests/faultshim.so: tests/faultshim.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
+
 $(O)/tests/failalloc.so: tests/failalloc.c
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
@@ -104,7 +112,7 @@ deps:
 # see Check's flags.
 check: deps
 	@$(MAKE) --no-print-directory test-binaries
-	@sh tests/run-tests.sh $(TEST_BIN) $(O)/pollserv
+	@sh tests/run-tests.sh $(TEST_BIN) $(O)/pollserv $(O)/tests/faultshim.so
 
 test-binaries: $(O)/pollserv $(O)/bench/loadgen $(TEST_BIN) $(TEST_EXTRA)
 

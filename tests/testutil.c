@@ -206,6 +206,24 @@ tu_make_argv(const char *bin, const char *const prefix[],
 	return argv;
 }
 
+/*
+ * TU_SERVER_PRELOAD=lib.so preloads lib.so into every server the tests
+ * start (run-tests.sh runs the integration table again that way with the
+ * fault injector, tests/faultshim.c).  Set in the child only, so the test
+ * process itself is never affected.
+ */
+static void
+tu_child_preload(void)
+{
+	const char *lib = getenv("TU_SERVER_PRELOAD");
+
+	if (lib == NULL || *lib == '\0')
+		return;
+	setenv("LD_PRELOAD", lib, 1);
+	/* An ASan server would refuse a library loaded before its runtime. */
+	setenv("ASAN_OPTIONS", "verify_asan_link_order=0", 1);
+}
+
 static int
 tu_server_spawn(struct tu_server *s, const char *bin,
     const char *const prefix[], const char *const args[])
@@ -239,8 +257,10 @@ tu_server_spawn(struct tu_server *s, const char *bin,
 		close(pipefd[1]);
 		return tu_fail("fork: %s", strerror(errno));
 	}
-	if (pid == 0)
+	if (pid == 0) {
+		tu_child_preload();
 		tu_child_exec(bin, argv, pipefd[1], s->err_fd);
+	}
 	free(argv);
 	close(pipefd[1]);
 	s->pid = pid;
