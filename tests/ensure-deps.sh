@@ -1,41 +1,58 @@
 #!/bin/sh
-# ensure-deps.sh - make sure Check and pkg-config are there before `make check`.
-# As root on Debian it installs them; anyone else is told the exact command.
+# ensure-deps.sh - make sure what `make check` builds with and runs against is
+# there: Check and pkg-config, liburing (the io_uring drivers), hiredis and
+# redis-server (the chat bus), strace and prlimit (the hardening suite).
+# As root on Debian it installs what is missing with apt-get; anyone else is
+# told the exact command.
 set -u
 have() { command -v "$1" >/dev/null 2>&1; }
-# Optional tools some suites use (the hardening suite injects syscall faults
-# with strace and lowers fd limits with prlimit): installed as root, else
-# those tests say they are skipped.  Never fatal.
-if ! have strace || ! have prlimit; then
-	if [ "$(id -u)" -eq 0 ] && have apt-get; then
-		echo "ensure-deps: installing strace and util-linux with apt-get"
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace \
-		    util-linux >/dev/null 2>&1 || {
-			apt-get update -qq >/dev/null 2>&1
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			    strace util-linux >/dev/null 2>&1
-		} || echo "ensure-deps: could not install strace; the fault" \
-		    "injection tests will be skipped" >&2
-	else
-		echo "ensure-deps: strace or prlimit missing; some hardening" \
-		    "tests will be skipped (apt-get install strace util-linux)" >&2
-	fi
-fi
-if have pkg-config && pkg-config --exists check 2>/dev/null; then
-	exit 0
-fi
-cmd="apt-get install -y check pkg-config"
-if [ "$(id -u)" -eq 0 ] && have apt-get; then
-	echo "ensure-deps: installing check and pkg-config with apt-get"
-	export DEBIAN_FRONTEND=noninteractive
-	# The package lists may be missing or stale on a fresh machine.
-	apt-get update -qq || true
-	if apt-get install -y -qq check pkg-config >/dev/null; then
-		pkg-config --exists check && exit 0
-	fi
-	echo "ensure-deps: apt-get could not install check; run: $cmd" >&2
+pc() { have pkg-config && pkg-config --exists "$1" 2>/dev/null; }
+
+# Required: the build or a test cannot go without them.
+need=""
+pc check || need="$need check"
+have pkg-config || need="$need pkg-config"
+pc liburing || need="$need liburing-dev"
+pc hiredis || need="$need libhiredis-dev"
+have redis-server || need="$need redis-server"
+# Optional: the suites that use them say they are skipped without them.
+want=""
+have strace || want="$want strace"
+have prlimit || want="$want util-linux"
+
+[ -z "$need$want" ] && exit 0
+
+cmd="apt-get install -y$need$want"
+if [ "$(id -u)" -ne 0 ] || ! have apt-get; then
+	[ -z "$need" ] && {
+		echo "ensure-deps: missing$want; some hardening tests will be" \
+		    "skipped ($cmd)" >&2
+		exit 0
+	}
+	echo "ensure-deps: missing$need. Install with:" >&2
+	echo "    sudo apt-get update && sudo $cmd" >&2
 	exit 1
 fi
-echo "ensure-deps: Check is missing. Install it with:" >&2
-echo "    sudo apt-get update && sudo $cmd" >&2
-exit 1
+
+echo "ensure-deps: installing$need$want with apt-get"
+export DEBIAN_FRONTEND=noninteractive
+# shellcheck disable=SC2086
+apt-get install -y -qq $need $want >/dev/null 2>&1 || {
+	# The package lists may be missing or stale on a fresh machine.
+	apt-get update -qq >/dev/null 2>&1 || true
+	# shellcheck disable=SC2086
+	apt-get install -y -qq $need $want >/dev/null
+} || true
+
+missing=""
+pc check || missing="$missing check"
+pc liburing || missing="$missing liburing-dev"
+pc hiredis || missing="$missing libhiredis-dev"
+have redis-server || missing="$missing redis-server"
+if [ -n "$missing" ]; then
+	echo "ensure-deps: apt-get could not install$missing; run: $cmd" >&2
+	exit 1
+fi
+have strace || echo "ensure-deps: no strace; the fault injection tests" \
+    "will be skipped" >&2
+exit 0
