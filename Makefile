@@ -13,6 +13,13 @@ WARN	 = -std=c11 -Wall -Wextra -Wpedantic
 ALL_CPPFLAGS = -Iinclude -Ibench -D_DEFAULT_SOURCE $(CPPFLAGS)
 ALL_CFLAGS   = $(WARN) $(CFLAGS)
 ALL_LDFLAGS  = $(LDFLAGS)
+# liburing (2.3 or later) for the io_uring drivers; tests/ensure-deps.sh
+# installs liburing-dev.  Looked up once, with a fallback so an odd
+# pkg-config setup still links.
+URING_CFLAGS := $(shell pkg-config --cflags liburing 2>/dev/null)
+URING_LIBS   := $(shell pkg-config --libs liburing 2>/dev/null || echo -luring)
+ALL_CPPFLAGS += $(URING_CFLAGS)
+LDLIBS	+= $(URING_LIBS)
 
 # SANITIZE=1 builds everything again under ASan+UBSan in its own tree, so
 # the two builds never mix objects.

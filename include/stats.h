@@ -19,6 +19,7 @@ struct stats {
 	uint64_t pollnval;	/* poll driver: POLLNVAL seen (a bug) */
 	uint64_t timeouts;	/* idle or line timeouts fired */
 	uint64_t oom_closed;	/* closed because a buffer could not grow */
+	uint64_t sigio_overflows; /* sigio: realtime queue overflowed (SIGIO) */
 };
 
 /* One logfmt line, no newline. cpu_user/cpu_sys come from getrusage. */

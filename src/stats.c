@@ -28,9 +28,10 @@ stats_format(const struct stats *s, size_t clients, char *out, size_t len)
 	    " bytes_out=%" PRIu64 " lines=%" PRIu64 " sweeps=%" PRIu64
 	    " wouldblock=%" PRIu64 " sleeps=%" PRIu64 " pollnval=%" PRIu64
 	    " timeouts=%" PRIu64 " oom_closed=%" PRIu64
-	    " cpu_user=%.3f cpu_sys=%.3f",
+	    " sigio_overflows=%" PRIu64 " cpu_user=%.3f cpu_sys=%.3f",
 	    clients, s->accepted, s->rejected, s->closed, s->slow_closed,
 	    s->bytes_in, s->bytes_out, s->lines, s->sweeps, s->wouldblock,
 	    s->sleeps, s->pollnval, s->timeouts, s->oom_closed,
+	    s->sigio_overflows,
 	    stats_seconds(ru.ru_utime), stats_seconds(ru.ru_stime));
 }
