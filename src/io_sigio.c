@@ -28,8 +28,9 @@
  *   after that, its next change raises a signal again.  No wakeup is lost.
  * - A signal is only a hint by the time it is read: the data may have
  *   been read already, the fd closed and its number reused.  si_fd makes
- *   the fd a candidate (if it is registered and si_band touches what it
- *   is registered for, or says hangup/error); the poll(2) decides.
+ *   the fd a candidate if it is still registered; the poll(2) decides.
+ *   si_band is not trusted to filter either: a pipe whose reader goes
+ *   away raises POLL_OUT on the write end, and what is true is POLLERR.
  * - O_ASYNC only raises a signal for changes after it is set, and Linux
  *   does not pass O_ASYNC or the owner from a listener to accepted
  *   sockets.  So each fd is set up in modify() (F_SETOWN, F_SETSIG, then
@@ -230,7 +231,7 @@ io_sigio_drain(struct io_sigio_state *st, bool keep)
 	bool overflow = false;
 	ssize_t n;
 	size_t i, k;
-	int fd, want;
+	int fd;
 
 	for (;;) {
 		n = read(st->sigfd, si, sizeof(si));
@@ -248,13 +249,8 @@ io_sigio_drain(struct io_sigio_state *st, bool keep)
 				continue;	/* not from a socket of ours */
 			fd = si[i].ssi_fd;
 			if (fd < 0 || fd > st->max_fd ||
-			    (want = st->fds[fd].mask) == 0)
+			    st->fds[fd].mask == 0)
 				continue;	/* closed or removed since */
-			if (!(si[i].ssi_band & (POLLERR | POLLHUP)) &&
-			    !((si[i].ssi_band & (POLLIN | POLLPRI)) &&
-			    (want & IO_READ)) &&
-			    !((si[i].ssi_band & POLLOUT) && (want & IO_WRITE)))
-				continue;	/* e.g. room, but not writing */
 			io_sigio_candidate(st, fd);
 		}
 		if (k < IO_SIGIO_BATCH)

@@ -6,7 +6,7 @@
  * The kernel posts a completion (CQE) carrying the poll mask each time
  * the fd's wait queue is woken, and keeps the request armed while the CQE
  * says IORING_CQE_F_MORE.  Interest changes are IORING_OP_POLL_REMOVE
- * with IORING_POLL_UPDATE_EVENTS, removal is a plain POLL_REMOVE; both
+ * with IORING_POLL_UPDATE_EVENTS, removal is IORING_OP_ASYNC_CANCEL; both
  * are queued in the submission ring and go to the kernel with the next
  * wait, in the same io_uring_enter() that sleeps for completions.  So a
  * sweep costs one system call however many fds changed interest, and a
@@ -33,12 +33,17 @@
  *   remove; a CQE whose generation is not the fd's current one is
  *   dropped.  Updates and removes are submitted with
  *   IOSQE_CQE_SKIP_SUCCESS, so only their failures post a CQE (flagged
- *   URING_POLL_CTRL), and those are harmless: the poll already ended (its
- *   last CQE re-arms it) or is firing right now.
+ *   URING_POLL_CTRL).  ENOENT means the poll had ended (its last CQE
+ *   re-arms it with the current events).  EALREADY means the poll was
+ *   firing at that moment and the update was *not* applied: the kernel
+ *   may still be polling for the old events (POLLIN when the server now
+ *   waits for POLLOUT), so the update is sent again.
  * - The ring holds a reference to each polled file, so an fd removed and
- *   closed by the server is really released when the remove reaches the
- *   kernel: at the next wait, which the server calls straight after the
- *   sweep.  pollserv always removes before it closes.
+ *   closed by the server is really released (FIN sent) when the cancel
+ *   reaches the kernel: at the next wait, which the server calls straight
+ *   after the sweep.  A poll that stayed armed would keep the socket open
+ *   for good, which is why removal is a cancel and not POLL_REMOVE (see
+ *   modify).  pollserv always removes before it closes.
  * - POLLHUP and POLLERR come whatever was asked for; they are passed on
  *   as whatever the fd is registered for, as in the epoll driver.
  * - The completion ring is sized for every fd firing at once
@@ -90,10 +95,11 @@ struct uring_poll_state {
 	struct stats *stats;
 };
 
+/* user_data: bit 63 URING_POLL_CTRL, 62-32 the generation, 31-0 the fd. */
 static uint64_t
 uring_poll_data(const struct uring_poll_state *st, int fd)
 {
-	return (uint64_t)st->fds[fd].gen << 32 | (uint32_t)fd;
+	return (uint64_t)(st->fds[fd].gen & 0x7fffffff) << 32 | (uint32_t)fd;
 }
 
 static unsigned
@@ -248,16 +254,20 @@ uring_poll_modify(void *state, int fd, int old_mask, int new_mask)
 			return 0;
 		if ((sqe = uring_poll_sqe(st)) == NULL)
 			return -1;
-		io_uring_prep_poll_remove(sqe, uring_poll_data(st, fd));
-		io_uring_sqe_set_data64(sqe, URING_POLL_CTRL);
+		/* Not POLL_REMOVE: that fails with EALREADY while the poll
+		 * is firing, and a poll left armed would keep the closed
+		 * socket alive.  A cancel marks it and always lands. */
+		io_uring_prep_cancel64(sqe, uring_poll_data(st, fd), 0);
+		io_uring_sqe_set_data64(sqe, URING_POLL_CTRL |
+		    uring_poll_data(st, fd));
 		sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
 		f->mask = 0;
 		f->ready = 0;
-		f->gen++;	/* whatever it still posts is stale */
+		f->gen = (f->gen + 1) & 0x7fffffff;	/* the rest is stale */
 		return 0;
 	}
 	if (cur == 0) {
-		f->gen++;
+		f->gen = (f->gen + 1) & 0x7fffffff;
 		f->mask = new_mask;
 		f->ready = 0;
 		f->rearms = 0;
@@ -299,21 +309,23 @@ uring_poll_complete(struct uring_poll_state *st,
 	struct uring_poll_fd *f;
 	int fd, want, mask = 0;
 
-	if (data & URING_POLL_CTRL) {
-		/* ENOENT: the poll ended, its last CQE re-arms it; EALREADY:
-		 * it is firing now.  Anything else is worth a line. */
-		if (cqe->res != -ENOENT && cqe->res != -EALREADY &&
-		    cqe->res != -ECANCELED)
-			log_debug("io uring-poll: update/remove: %s",
-			    strerror(-cqe->res));
-		return;
-	}
 	fd = (int)(uint32_t)data;
 	if (fd < 0 || (size_t)fd >= st->fds_len)
 		return;
 	f = &st->fds[fd];
-	if (f->mask == 0 || f->gen != (uint32_t)(data >> 32))
+	if (f->mask == 0 || f->gen != (uint32_t)(data >> 32 & 0x7fffffff))
 		return;		/* removed, or a previous registration */
+	if (data & URING_POLL_CTRL) {
+		/* EALREADY: the poll was firing and the update did not
+		 * happen; the events may be the old ones: again.  ENOENT:
+		 * the poll ended, and its last CQE re-arms it. */
+		if (cqe->res == -EALREADY && uring_poll_update(st, fd) == -1)
+			uring_poll_mark(st, fd, f->mask & URING_POLL_RW);
+		else if (cqe->res != -ENOENT && cqe->res != -EALREADY)
+			log_debug("io uring-poll: poll update on fd %d: %s",
+			    fd, strerror(-cqe->res));
+		return;
+	}
 	want = f->mask & URING_POLL_RW;
 	if (cqe->res > 0) {
 		f->rearms = 0;

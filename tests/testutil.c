@@ -957,3 +957,14 @@ tu_driver_name(int i)
 {
 	return io_drivers[i]->name;
 }
+
+const char *
+tu_driver_unavailable(int i)
+{
+	static char why[256];
+
+	if (io_drivers[i]->probe == NULL ||
+	    io_drivers[i]->probe(why, sizeof(why)) == 0)
+		return NULL;
+	return why;
+}
