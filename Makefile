@@ -74,6 +74,7 @@ CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 TEST_DEFS    = -DPOLLSERV_BIN='"$(CURDIR)/$(O)/pollserv"' \
 	       -DLOADGEN_BIN='"$(CURDIR)/$(O)/bench/loadgen"' \
 	       -DTESTS_DIR='"$(CURDIR)/tests"' \
+	       -DNOIOURING_BIN='"$(CURDIR)/$(O)/tests/noiouring"' \
 	       -DPOLLSERV_FORTIFY_BIN='"$(CURDIR)/$(O)/pollserv-fortify"'
 
 # The select scale test also runs a server built with _FORTIFY_SOURCE=2
@@ -96,6 +97,14 @@ TEST_EXTRA += $(O)/tests/failalloc.so
 # faultshim.so: random EAGAIN, EINTR and short reads and writes in every
 # server the integration table starts, on its second pass (run-tests.sh).
 TEST_EXTRA += $(O)/tests/faultshim.so
+
+# noiouring: runs a program with io_uring_setup refused by seccomp, for
+# the "io_uring unavailable" tests.
+TEST_EXTRA += $(O)/tests/noiouring
+
+$(O)/tests/noiouring: tests/noiouring.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) -o $@ $<
 
 $(O)/tests/faultshim.so: tests/faultshim.c
 	@mkdir -p $(@D)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "check_suites.h"
+#include "io.h"
 #include "options.h"
 #include "testutil.h"
 
@@ -778,6 +779,88 @@ START_TEST(test_cli_stats_interval)
 }
 END_TEST
 
+/* io_uring refused by seccomp (as container runtimes do): one line that
+ * says why, exit 1, nothing on stdout; for EPERM and for ENOSYS. */
+START_TEST(test_cli_uring_unavailable)
+{
+	static const char *const errnos[] = { "1", "38" };
+	char *out = NULL, *err = NULL;
+	int d, k, code;
+
+	for (d = 0; d < tu_ndrivers(); d++) {
+		if (io_find(tu_driver_name(d))->probe == NULL)
+			continue;
+		for (k = 0; k < 2; k++) {
+			code = tu_run(NOIOURING_BIN, EXTRA(errnos[k],
+			    POLLSERV_BIN, "--io", tu_driver_name(d), "--listen",
+			    "127.0.0.1:0"), &out, &err, TU_WAIT);
+			ck_assert_msg(code == 1, "%s: exit %d, want 1: %s",
+			    tu_driver_name(d), code, err);
+			ck_assert_str_eq(out, "");
+			ck_assert_msg(count_lines(err) == 1, "want one line: %s",
+			    err);
+			ck_assert_msg(strstr(err, "io_uring unavailable") &&
+			    strstr(err, "seccomp") && strstr(err,
+			    tu_driver_name(d)), "reason missing: %s", err);
+			free(out);
+			free(err);
+		}
+	}
+}
+END_TEST
+
+/*
+ * sigio past its signal queue: with RLIMIT_SIGPENDING at 4, 40 echo
+ * clients sending 20 KB each at once overflow the realtime queue, the
+ * kernel falls back to plain SIGIO, and the driver sweeps every fd.
+ * Every byte still comes back, and the stats line counts the overflows.
+ */
+#define OVERFLOW_CLIENTS	40
+#define OVERFLOW_BYTES		(20 * 1024)
+
+START_TEST(test_sigio_overflow)
+{
+	const char *args[] = { "--sigpending=4", POLLSERV_BIN, "--listen",
+	    "127.0.0.1:0", "--io", "sigio", "--mode", "echo", NULL };
+	static unsigned char data[OVERFLOW_BYTES], back[OVERFLOW_BYTES];
+	int fds[OVERFLOW_CLIENTS], i, round;
+	unsigned long long overflows = 0;
+	const char *p;
+
+	if (access("/usr/bin/prlimit", X_OK) != 0) {
+		fprintf(stderr, "skipped: sigio overflow: no /usr/bin/prlimit\n");
+		return;
+	}
+	for (i = 0; i < OVERFLOW_BYTES; i++)
+		data[i] = (unsigned char)(i * 7 + 3);
+	TU_OK(tu_server_start_argv(&srv, "/usr/bin/prlimit", args));
+	for (i = 0; i < OVERFLOW_CLIENTS; i++) {
+		fds[i] = tu_connect(srv.port);
+		ck_assert_int_ge(fds[i], 0);
+	}
+	for (round = 0; round < 3; round++) {
+		/* 800 KB in flight at once: far more events than 4. */
+		for (i = 0; i < OVERFLOW_CLIENTS; i++)
+			TU_OK(tu_send_all(fds[i], data, sizeof(data)));
+		for (i = 0; i < OVERFLOW_CLIENTS; i++) {
+			TU_OK(tu_read_exact(fds[i], back, sizeof(back),
+			    TU_WAIT));
+			ck_assert_msg(memcmp(back, data, sizeof(data)) == 0,
+			    "client %d: echo differs", i);
+		}
+	}
+	tu_close_all(fds, OVERFLOW_CLIENTS);
+	ck_assert_int_eq(tu_server_stop(&srv, SIGTERM, TU_WAIT), 0);
+	p = strstr(tu_server_log(&srv), "event=final ");
+	ck_assert_ptr_nonnull(p);
+	p = strstr(p, " sigio_overflows=");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(sscanf(p, " sigio_overflows=%llu", &overflows), 1);
+	ck_assert_msg(overflows > 0, "no overflow counted: %s",
+	    tu_server_log(&srv));
+}
+END_TEST
+
 Suite *
 integration_suite(void)
 {
@@ -813,6 +896,8 @@ integration_suite(void)
 	tcase_add_test(cli, test_cli_help_version);
 	tcase_add_test(cli, test_cli_busy_port);
 	tcase_add_test(cli, test_cli_stats_interval);
+	tcase_add_test(cli, test_cli_uring_unavailable);
+	tcase_add_test(cli, test_sigio_overflow);
 	suite_add_tcase(s, cli);
 	return s;
 }
