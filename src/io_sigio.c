@@ -79,6 +79,7 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "io_fdtab.h"
 #include "log.h"
 #include "stats.h"
 
@@ -117,16 +118,10 @@ static int
 io_sigio_grow_fds(struct io_sigio_state *st, int fd)
 {
 	struct io_sigio_fd *p;
-	size_t len;
 
-	len = st->fds_len ? st->fds_len : 64;
-	while (len <= (size_t)fd)
-		len *= 2;
-	if ((p = realloc(st->fds, len * sizeof(*p))) == NULL)
+	if ((p = io_fdtab_grow(st->fds, &st->fds_len, sizeof(*p), fd)) == NULL)
 		return -1;
-	memset(p + st->fds_len, 0, (len - st->fds_len) * sizeof(*p));
 	st->fds = p;
-	st->fds_len = len;
 	return 0;
 }
 

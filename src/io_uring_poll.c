@@ -61,6 +61,7 @@
 #include <string.h>
 
 #include "io.h"
+#include "io_fdtab.h"
 #include "log.h"
 #include "stats.h"
 #include "uring_ring.h"
@@ -112,24 +113,20 @@ static int
 uring_poll_grow(struct uring_poll_state *st, int fd)
 {
 	struct uring_poll_fd *p;
-	size_t len;
+	size_t len = st->fds_len, lists = st->fds_len;
 	int *a, *b;
 
-	len = st->fds_len ? st->fds_len : 64;
-	while (len <= (size_t)fd)
-		len *= 2;
 	/* At most one entry per fd number in either list. */
-	if ((a = realloc(st->pending, len * sizeof(*a))) == NULL)
+	if ((a = io_fdtab_grow(st->pending, &lists, sizeof(*a), fd)) == NULL)
 		return -1;
 	st->pending = a;
-	if ((b = realloc(st->carry, len * sizeof(*b))) == NULL)
+	lists = len;
+	if ((b = io_fdtab_grow(st->carry, &lists, sizeof(*b), fd)) == NULL)
 		return -1;
 	st->carry = b;
-	if ((p = realloc(st->fds, len * sizeof(*p))) == NULL)
+	if ((p = io_fdtab_grow(st->fds, &st->fds_len, sizeof(*p), fd)) == NULL)
 		return -1;
-	memset(p + st->fds_len, 0, (len - st->fds_len) * sizeof(*p));
 	st->fds = p;
-	st->fds_len = len;
 	return 0;
 }
 
