@@ -108,7 +108,6 @@ struct io_sigio_state {
 	size_t	ncand, cand_cap;
 	int    *next;			/* scratch: the candidate list being built */
 	struct pollfd *pfds;		/* scratch for poll(2) */
-	size_t	scratch_cap;
 	struct stats *stats;
 };
 
@@ -147,7 +146,7 @@ io_sigio_grow_lists(struct io_sigio_state *st, size_t need)
 	if ((p = realloc(st->pfds, cap * sizeof(*st->pfds))) == NULL)
 		return -1;
 	st->pfds = p;
-	st->cand_cap = st->scratch_cap = cap;
+	st->cand_cap = cap;
 	return 0;
 }
 
