@@ -35,7 +35,8 @@ Terms used in the results:
   reader   a chat client that reads and drops everything.
   rss      VmRSS of the server before the attack, VmHWM (peak over the
            server's life) and VmRSS after, from /proc/PID/status, in MiB.
-  stats    fields of the server's own stats line, fetched with SIGUSR1.
+  srv_*    fields of the server's own stats line, fetched with SIGUSR1 at
+           the end of the case (srv_clients: clients still connected).
 
 Cases (N = --clients, 1000 by default):
   burst        N stalled listeners; one client writes 32,768 lines of "a\\n"
@@ -44,13 +45,16 @@ Cases (N = --clients, 1000 by default):
   flood        N readers; one client keeps the server's socket full of 2-byte
                lines for --flood-seconds (8).  Relay latency p50/p99/max of
                the lines A sent during the flood (and at rest before it).
-  quit         2N clients: N stalled stay, N readers send `/quit` at the same
-               moment.  Probe gap from that moment until the room shows N+1
-               users, plus 1 s.
+  quit         2N clients: N stay (readers, or stalled with --stayers
+               stalled), N readers send `/quit` at the same moment.  Probe
+               gap from that moment until the room shows N+1 users, plus 1 s.
   linetimeout  the same, but the N leavers each send an unfinished line and
                the server runs with --line-timeout 1: the timers fire together.
-  idletimeout  --idle-timeout 1 and 2N+1 idle readers, connected as fast as
-               possible; only the probe talks.  Gap until all are gone.
+  idletimeout  --idle-timeout 1 (--idle-timeout) and 2N+1 idle readers,
+               connected as fast as possible; only the probe talks.  Gap
+               from the first connection until all are gone, and whether
+               the probe itself was timed out because the server did not
+               read it for that long (its window then ends there).
   fin, rst     the same N leave by shutdown(SHUT_WR) (FIN), or by close()
                with SO_LINGER 0 (RST): the cost leaving should have.
   broadcast    --mem-clients (2000) stalled readers; one client sends
@@ -138,6 +142,7 @@ class Loop:
     def __init__(self):
         self.sel = selectors.DefaultSelector()
         self.tickers = []
+        self.first = set()      # probe sockets: handled before the crowd
 
     def add(self, sock, handler, events=selectors.EVENT_READ):
         self.sel.register(sock, events, handler)
@@ -152,8 +157,19 @@ class Loop:
             pass
 
     def _pass(self, wait):
-        for key, mask in self.sel.select(wait):
-            key.data(mask)
+        # Probes are served first in every pass, so their time stamps do
+        # not include the time spent reading a thousand other sockets.
+        events = self.sel.select(wait)
+        if self.first:
+            for key, mask in events:
+                if key.fileobj in self.first:
+                    key.data(mask)
+            for key, mask in events:
+                if key.fileobj not in self.first:
+                    key.data(mask)
+        else:
+            for key, mask in events:
+                key.data(mask)
 
     def pump(self):
         now = MONO()
@@ -427,6 +443,7 @@ class WhoProbe(Probe):
     def __init__(self, run, interval):
         super().__init__(run, interval)
         self.c = run.add(LineClient(run))
+        run.loop.first.add(self.c.sock)
         self.c.on(b"* users (", self._reply)
         self.pending = collections.deque()
         self.count = None
@@ -450,6 +467,7 @@ class RelayProbe(Probe):
         super().__init__(run, interval)
         self.a = run.add(LineClient(run))
         self.b = run.add(LineClient(run))
+        run.loop.first.update((self.a.sock, self.b.sock))
         if not run.loop.run(lambda: self.a.nick and self.b.nick, 10):
             raise CaseError("relay probe got no welcome")
         self.b.on(b"<" + self.a.nick + b"> p ", self._got)
@@ -624,13 +642,10 @@ def measure(ctx, io, case, extra, body):
     return res
 
 
-def rss_fields(prefix, st):
-    return {prefix + "_mib": rnd(st.get("VmRSS"), 1)}
-
-
 def stat_fields(st, keys):
-    return {k: int(st[k]) if k in st and st[k].isdigit() else st.get(k)
-            for k in keys}
+    """Fields of the server's stats line, named srv_FIELD."""
+    return {"srv_" + k: int(st[k]) if k in st and st[k].isdigit()
+            else st.get(k) for k in keys}
 
 
 # ---------------------------------------------------------------- cases
@@ -707,13 +722,13 @@ def case_flood(ctx, io):
 
 
 def case_leave(ctx, io, how):
-    """N stalled stay; N readers leave together by how."""
+    """N stayers (--stayers) and N readers who leave together by how."""
     extra = ["--line-timeout", "1"] if how == "linetimeout" else []
 
     def body(run):
         n = ctx.clients
         probe = WhoProbe(run, ctx.interval)
-        run.crowd(n, Stalled)
+        run.crowd(n, Stalled if ctx.stayers == "stalled" else Reader)
         leavers = run.crowd(n, Reader)
         run.ready(probe, 2 * n + 1)
         t0 = MONO()
@@ -740,6 +755,7 @@ def case_leave(ctx, io, how):
         t1 = MONO()
         res = probe.window(t0, t1)
         res.update({
+            "stayers": ctx.stayers,
             "settled_s": rnd(settled[0] - t0) if settled[0] else None,
             "all_gone": ok,
             "leavers_closed": sum(c.closed for c in leavers),
@@ -754,30 +770,38 @@ def case_idletimeout(ctx, io):
     def body(run):
         n = 2 * ctx.clients + 1
         probe = WhoProbe(run, ctx.interval)
-        probe.active = True         # it talks, so it never goes idle
+        probe.active = True         # it talks, so it should never go idle
         run.loop.run(lambda: probe.count == 1, 5)
+        # The window starts with the first connection: the first idle
+        # clients may time out while the last are still connecting.
+        t0 = MONO()
         idle = run.crowd(n, Reader)
-        t0 = MONO()                 # the clock of the last one started
+        t_conn = MONO()
         gone = [None]
 
         def done():
             if gone[0] is None and all(c.closed for c in idle) and \
-                    probe.count == 1:
+                    (probe.count == 1 or probe.c.closed):
                 gone[0] = MONO()
             return gone[0] is not None
         run.loop.run(done, ctx.timeout + 2)
         run.loop.sleep(1.0)
-        t1 = MONO()
+        # A probe that was itself timed out ends its window there.
+        t1 = probe.c.eof_at if probe.c.closed else MONO()
         res = probe.window(t0, t1)
-        eofs = [c.eof_at for c in idle if c.eof_at]
+        eofs = [c.eof_at - t0 for c in idle if c.eof_at]
         res.update({
+            "connect_s": rnd(t_conn - t0),
             "settled_s": rnd(gone[0] - t0) if gone[0] else None,
             "idle_closed": len(eofs),
-            "eof_spread_s": rnd(max(eofs) - min(eofs)) if eofs else None,
+            "first_eof_s": rnd(min(eofs)) if eofs else None,
+            "last_eof_s": rnd(max(eofs)) if eofs else None,
+            "probe_timed_out": probe.c.closed,
         })
         res.update(stat_fields(run.stats(), ["clients", "timeouts"]))
         return res
-    res = measure(ctx, io, "idletimeout", ["--idle-timeout", "1"], body)
+    res = measure(ctx, io, "idletimeout",
+                  ["--idle-timeout", str(ctx.idle_timeout)], body)
     res["clients"] = 2 * ctx.clients + 1
     return res
 
@@ -996,23 +1020,24 @@ CASES = {
 SUMMARY = {
     "burst": ["max_gap_s", "stall_s", "lat_max_s", "delivered_s",
               "rss_before_mib", "rss_peak_mib", "rss_after_mib",
-              "slow_closed"],
+              "srv_slow_closed"],
     "flood": ["rest_p50_s", "lat_p50_s", "lat_p99_s", "lat_max_s",
               "unanswered", "who_max_gap_s", "flood_bytes", "rss_peak_mib",
-              "slow_closed"],
-    "leave": ["max_gap_s", "stall_s", "settled_s", "leavers_closed",
-              "timeouts", "clients"],
-    "idletimeout": ["max_gap_s", "stall_s", "settled_s", "idle_closed",
-                    "eof_spread_s", "timeouts"],
+              "srv_slow_closed"],
+    "leave": ["stayers", "max_gap_s", "stall_s", "settled_s", "leavers_closed",
+              "srv_timeouts", "srv_clients"],
+    "idletimeout": ["max_gap_s", "stall_s", "connect_s", "first_eof_s",
+                    "last_eof_s", "idle_closed", "probe_timed_out",
+                    "srv_timeouts"],
     "broadcast": ["rss_before_mib", "rss_peak_mib", "rss_after_mib",
-                  "slow_closed", "clients", "delivered_s", "max_gap_s"],
+                  "srv_slow_closed", "srv_clients", "delivered_s", "max_gap_s"],
     "churn": ["churned", "left_seen", "churn_s", "rss_before_mib",
-              "rss_peak_mib", "rss_after_mib", "slow_closed"],
+              "rss_peak_mib", "rss_after_mib", "srv_slow_closed"],
     "lineclock": ["result", "line_too_long_seen", "relayed",
                   "line_timeout_seen"],
     "fdlimit": ["nofile_low", "cpu_pct_low", "stderr_bytes_low",
                 "relayed_low", "sent_low", "recovered", "recover_s",
-                "clients"],
+                "srv_clients"],
     "sigstorm": ["signals", "max_gap_s", "stall_s", "lat_p99_s",
                  "lat_max_s", "rest_max_gap_s", "stderr_bytes"],
 }
@@ -1080,6 +1105,11 @@ def parse_args(argv):
     p.add_argument("--timeout", type=float, default=30.0, metavar="S",
                    help="longest wait for a case to settle (default 30)")
     p.add_argument("--flood-seconds", type=float, default=8.0, metavar="S")
+    p.add_argument("--stayers", choices=["readers", "stalled"],
+                   default="readers",
+                   help="the N who stay in the leave cases (default readers)")
+    p.add_argument("--idle-timeout", type=int, default=1, metavar="S",
+                   help="server's --idle-timeout in idletimeout (default 1)")
     p.add_argument("--mem-clients", type=int, default=2000, metavar="N")
     p.add_argument("--mem-bytes", type=int, default=1000000, metavar="B")
     p.add_argument("--mem-line", type=int, default=0, metavar="B",
