@@ -35,6 +35,9 @@ Terms used in the results:
   reader   a chat client that reads and drops everything.
   rss      VmRSS of the server before the attack, VmHWM (peak over the
            server's life) and VmRSS after, from /proc/PID/status, in MiB.
+           tcp_mem_mib is the kernel's TCP buffer memory at the end
+           (system-wide, /proc/net/sockstat): output the server handed to
+           the kernel, which RSS does not show.
   srv_*    fields of the server's own stats line, fetched with SIGUSR1 at
            the end of the case (srv_clients: clients still connected).
 
@@ -78,9 +81,11 @@ Cases (N = --clients, 1000 by default):
                the limit is restored and the relay must work again within
                5 s.  Meant for --io poll (poll() fails with EINVAL when nfds
                passes the limit); other drivers show what they do.
-  sigstorm     N readers; a helper process sends SIGUSR1 to the server in a
-               tight loop for --storm-seconds (5), at most --storm-max
-               signals.  Probe gap during the storm; stderr bytes written.
+  sigstorm     N readers; --storm-procs (2) helper processes on this tool's
+               CPU send SIGUSR1 to the server in a tight loop for
+               --storm-seconds (5), at most --storm-max signals in all.
+               Probe gap during the storm, the server's sweeps per second
+               (from two stats lines) and stderr bytes written.
 Groups: leave = quit,linetimeout,idletimeout,fin,rst; memory =
 broadcast,churn; all = every case.  --io takes a comma list: each case
 runs once per driver.
@@ -495,6 +500,20 @@ def proc_status(pid):
     return out
 
 
+def tcp_mem_mib():
+    """Kernel memory of all TCP sockets (system-wide), /proc/net/sockstat."""
+    try:
+        with open("/proc/net/sockstat") as f:
+            for line in f:
+                if line.startswith("TCP:"):
+                    w = line.split()
+                    return rnd(int(w[w.index("mem") + 1]) *
+                               os.sysconf("SC_PAGE_SIZE") / 1048576.0, 1)
+    except (OSError, ValueError):
+        pass
+    return None
+
+
 def proc_cpu(pid):
     """utime + stime of pid, in seconds."""
     with open("/proc/%d/stat" % pid) as f:
@@ -678,6 +697,7 @@ def case_burst(ctx, io):
             "rss_before_mib": rnd(before.get("VmRSS"), 1),
             "rss_peak_mib": rnd(after.get("VmHWM"), 1),
             "rss_after_mib": rnd(after.get("VmRSS"), 1),
+            "tcp_mem_mib": tcp_mem_mib(),
         })
         res.update(stat_fields(run.stats(), ["slow_closed", "clients"]))
         return res
@@ -834,6 +854,7 @@ def case_broadcast(ctx, io):
             "rss_before_mib": rnd(before.get("VmRSS"), 1),
             "rss_peak_mib": rnd(after.get("VmHWM"), 1),
             "rss_after_mib": rnd(after.get("VmRSS"), 1),
+            "tcp_mem_mib": tcp_mem_mib(),
         })
         res.update(stat_fields(run.stats(), ["slow_closed", "clients"]))
         return res
@@ -878,6 +899,7 @@ def case_churn(ctx, io):
             "rss_before_mib": rnd(before.get("VmRSS"), 1),
             "rss_peak_mib": rnd(after.get("VmHWM"), 1),
             "rss_after_mib": rnd(after.get("VmRSS"), 1),
+            "tcp_mem_mib": tcp_mem_mib(),
         }
         res.update(stat_fields(run.stats(), ["slow_closed", "clients"]))
         return res
@@ -975,27 +997,38 @@ def case_sigstorm(ctx, io):
         rest0 = MONO()
         run.loop.sleep(1.0)
         rest = probe.window(rest0, MONO())
+        sweeps0 = int(run.stats().get("sweeps", 0))
         err0 = run.stderr_size()
         t0 = MONO()
-        killer = subprocess.Popen(
+        # Several senders (on this tool's CPU) so that a signal is always
+        # in flight, whatever one sender's scheduling.
+        share = max(1, ctx.storm_max // ctx.storm_procs)
+        killers = [subprocess.Popen(
             [sys.executable, "-c", KILLER, str(run.pid),
-             str(ctx.storm_seconds), str(ctx.storm_max)],
+             str(ctx.storm_seconds), str(share)],
             stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+            for _ in range(ctx.storm_procs)]
+        sent = 0
         try:
-            run.loop.run(lambda: killer.poll() is not None,
+            run.loop.run(lambda: all(k.poll() is not None for k in killers),
                          ctx.storm_seconds + 10)
         finally:
-            if killer.poll() is None:
-                killer.kill()
-            out = killer.communicate()[0]
+            for k in killers:
+                if k.poll() is None:
+                    k.kill()
+                out = k.communicate()[0]
+                sent += int(out.strip() or 0)
         t1 = MONO()
+        err1 = run.stderr_size()
+        sweeps1 = int(run.stats().get("sweeps", 0))
         run.loop.sleep(0.5)
         res = probe.window(t0, MONO())
         res.update({
             "rest_max_gap_s": rest["max_gap_s"],
-            "signals": int(out.strip() or 0),
+            "signals": sent, "senders": ctx.storm_procs,
             "storm_s": rnd(t1 - t0),
-            "stderr_bytes": run.stderr_size() - err0,
+            "sweeps_per_s": int((sweeps1 - sweeps0) / (t1 - t0)),
+            "stderr_bytes": err1 - err0,
         })
         return res
     return measure(ctx, io, "sigstorm", [], body)
@@ -1020,7 +1053,7 @@ CASES = {
 SUMMARY = {
     "burst": ["max_gap_s", "stall_s", "lat_max_s", "delivered_s",
               "rss_before_mib", "rss_peak_mib", "rss_after_mib",
-              "srv_slow_closed"],
+              "tcp_mem_mib", "srv_slow_closed"],
     "flood": ["rest_p50_s", "lat_p50_s", "lat_p99_s", "lat_max_s",
               "unanswered", "who_max_gap_s", "flood_bytes", "rss_peak_mib",
               "srv_slow_closed"],
@@ -1030,16 +1063,19 @@ SUMMARY = {
                     "last_eof_s", "idle_closed", "probe_timed_out",
                     "srv_timeouts"],
     "broadcast": ["rss_before_mib", "rss_peak_mib", "rss_after_mib",
+                  "tcp_mem_mib",
                   "srv_slow_closed", "srv_clients", "delivered_s", "max_gap_s"],
     "churn": ["churned", "left_seen", "churn_s", "rss_before_mib",
-              "rss_peak_mib", "rss_after_mib", "srv_slow_closed"],
+              "rss_peak_mib", "rss_after_mib", "tcp_mem_mib",
+              "srv_slow_closed"],
     "lineclock": ["result", "line_too_long_seen", "relayed",
                   "line_timeout_seen"],
     "fdlimit": ["nofile_low", "cpu_pct_low", "stderr_bytes_low",
                 "relayed_low", "sent_low", "recovered", "recover_s",
                 "srv_clients"],
     "sigstorm": ["signals", "max_gap_s", "stall_s", "lat_p99_s",
-                 "lat_max_s", "rest_max_gap_s", "stderr_bytes"],
+                 "lat_max_s", "rest_max_gap_s", "sweeps_per_s",
+                 "stderr_bytes"],
 }
 
 
@@ -1119,8 +1155,10 @@ def parse_args(argv):
                    metavar="S")
     p.add_argument("--lineclock-timeout", type=int, default=4, metavar="S")
     p.add_argument("--storm-seconds", type=float, default=5.0, metavar="S")
-    p.add_argument("--storm-max", type=int, default=20000000, metavar="N",
-                   help="at most this many signals (default 20,000,000)")
+    p.add_argument("--storm-max", type=int, default=40000000, metavar="N",
+                   help="at most this many signals (default 40,000,000)")
+    p.add_argument("--storm-procs", type=int, default=2, metavar="K",
+                   help="processes sending signals (default 2)")
     p.add_argument("--no-pin", action="store_true",
                    help="do not pin the server to CPU 1 and this tool to 0")
     p.add_argument("--json", metavar="FILE",
@@ -1133,7 +1171,7 @@ def parse_args(argv):
     except argparse.ArgumentTypeError as e:
         p.error(str(e))
     if a.clients < 1 or a.reps < 1 or a.interval <= 0 or a.mem_bytes < 2 \
-            or a.mem_line < 0 or a.lineclock_timeout < 3:
+            or a.mem_line < 0 or a.lineclock_timeout < 3 or a.storm_procs < 1:
         p.error("counts must be positive; --lineclock-timeout at least 3")
     if not (os.path.isfile(a.pollserv) and os.access(a.pollserv, os.X_OK)):
         p.error("%s is not an executable (run make first)" % a.pollserv)
