@@ -35,9 +35,16 @@ Terms used in the results:
   reader   a chat client that reads and drops everything.
   rss      VmRSS of the server before the attack, VmHWM (peak over the
            server's life) and VmRSS after, from /proc/PID/status, in MiB.
-           tcp_mem_mib is the kernel's TCP buffer memory at the end
-           (system-wide, /proc/net/sockstat): output the server handed to
-           the kernel, which RSS does not show.
+           tcp_mem_mib is the kernel's TCP buffer memory at the end of the
+           attack and tcp_mem_peak_mib its peak over the case (system-wide,
+           /proc/net/sockstat, sampled every 100 ms): output the server
+           handed to the kernel, which its RSS does not show.  On loopback
+           each stalled socket's send queue can grow to about 1 MiB.
+           tcp_pressure says the peak passed the kernel's pressure
+           threshold (/proc/sys/net/ipv4/tcp_mem): then every TCP socket
+           on the machine was squeezed for a moment.  broadcast (2 GiB)
+           and churn (1.5 GiB) do that on a 24 GiB machine; mind others
+           sharing it.
   srv_*    fields of the server's own stats line, fetched with SIGUSR1 at
            the end of the case (srv_clients: clients still connected).
 
@@ -637,11 +644,37 @@ class Run:
         return rc
 
 
+def tcp_mem_limits_mib():
+    """The kernel's tcp_mem thresholds (pressure, max), in MiB."""
+    try:
+        with open("/proc/sys/net/ipv4/tcp_mem") as f:
+            low, pressure, high = (int(x) for x in f.read().split())
+        page = os.sysconf("SC_PAGE_SIZE") / 1048576.0
+        return pressure * page, high * page
+    except (OSError, ValueError):
+        return None, None
+
+
+class TcpMemPeak:
+    """Samples the kernel's TCP memory every 100 ms while a case runs."""
+
+    def __init__(self, loop):
+        self.next = 0.0
+        self.peak = 0.0
+        loop.tickers.append(self.tick)
+
+    def tick(self, now):
+        if now >= self.next:
+            self.next = now + 0.1
+            self.peak = max(self.peak, tcp_mem_mib() or 0.0)
+
+
 def measure(ctx, io, case, extra, body):
     """Run body(run) against a fresh server; add the common fields."""
     t0 = MONO()
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     run = Run(ctx, io, extra)
+    tcp = TcpMemPeak(run.loop)
     res = {"case": case, "io": io, "clients": ctx.clients}
     try:
         res.update(body(run))
@@ -652,6 +685,9 @@ def measure(ctx, io, case, extra, body):
         rc = run.stop()
         cpu1 = resource.getrusage(resource.RUSAGE_SELF)
         res["server_exit"] = rc
+        res["tcp_mem_peak_mib"] = rnd(tcp.peak, 1)
+        pressure, _ = tcp_mem_limits_mib()
+        res["tcp_pressure"] = bool(pressure and tcp.peak >= pressure)
         res["server_cmd"] = " ".join(run.cmd)
         res["elapsed_s"] = rnd(MONO() - t0, 1)
         res["tool_cpu_pct"] = rnd(100.0 * (cpu1.ru_utime + cpu1.ru_stime -
@@ -1081,7 +1117,9 @@ SUMMARY = {
 
 def summary_line(res):
     case = res["case"]
-    keys = SUMMARY.get(case) or SUMMARY["leave"]
+    keys = list(SUMMARY.get(case) or SUMMARY["leave"])
+    if res.get("tcp_pressure"):
+        keys += ["tcp_mem_peak_mib", "tcp_pressure"]
     head = "%-11s io=%-7s n=%-5s" % (case, res["io"], res["clients"])
     if "error" in res:
         return head + " ERROR " + res["error"]
@@ -1179,6 +1217,10 @@ def parse_args(argv):
     return a
 
 
+def interrupted(sig, frame):
+    raise KeyboardInterrupt("signal %d" % sig)
+
+
 def main(argv):
     ctx = parse_args(argv)
     ctx.binary = os.path.abspath(ctx.pollserv)
@@ -1188,6 +1230,11 @@ def main(argv):
                         stdout=subprocess.DEVNULL) == 0
     if ctx.pin:
         os.sched_setaffinity(0, {0})
+    # Started in the background, SIGINT may be ignored and SIGTERM would
+    # end the tool without stopping its servers: both become an exception,
+    # so every case's cleanup runs.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, interrupted)
     raise_nofile(2 * max(ctx.clients, ctx.mem_clients) + 256)
     load = os.getloadavg()
     progress("load average %.2f %.2f %.2f; server %s" % (
@@ -1202,25 +1249,38 @@ def main(argv):
                 for case in ctx.cases:
                     try:
                         res = CASES[case](ctx, io)
-                    except CaseError as e:
+                    except (CaseError, OSError, ValueError) as e:
                         res = {"case": case, "io": io,
-                               "clients": ctx.clients, "error": str(e)}
+                               "clients": ctx.clients,
+                               "error": "%s: %s" % (type(e).__name__, e)}
                         failed = True
                     res["rep"] = rep + 1
                     results.append(res)
                     print(summary_line(res), file=out, flush=True)
+                    if ctx.json and ctx.json != "-":
+                        write_json(ctx, load, results)  # partial results
+    if ctx.json:
+        write_json(ctx, load, results)
+    return 1 if failed else 0
+
+
+def write_json(ctx, load, results):
     doc = {"load_before": load, "load_after": os.getloadavg(),
            "pinned": ctx.pin, "server_args": ctx.server_args,
            "results": results}
     if ctx.json == "-":
         json.dump(doc, sys.stdout, indent=1)
         print()
-    elif ctx.json:
-        with open(ctx.json, "w") as f:
-            json.dump(doc, f, indent=1)
-            f.write("\n")
-    return 1 if failed else 0
+        return
+    with open(ctx.json + ".tmp", "w") as f:
+        json.dump(doc, f, indent=1)
+        f.write("\n")
+    os.replace(ctx.json + ".tmp", ctx.json)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        progress("interrupted; the servers it started are stopped")
+        sys.exit(130)
