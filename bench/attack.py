@@ -45,6 +45,11 @@ Terms used in the results:
            on the machine was squeezed for a moment.  broadcast (2 GiB)
            and churn (1.5 GiB) do that on a 24 GiB machine; mind others
            sharing it.
+  server_cpu_pct  the server's CPU (utime+stime, % of one core) from the
+           start of the attack until it was absorbed (all delivered, the
+           room settled, the storm over).  A stall with the server near 100% is work the
+           attack caused; far below 100% the server was starved by other
+           load on its CPU, which is noise.
   srv_*    fields of the server's own stats line, fetched with SIGUSR1 at
            the end of the case (srv_clients: clients still connected).
 
@@ -576,6 +581,18 @@ class Run:
         except OSError:
             return ""
 
+    def mark(self):
+        """The attack starts now: remember the server's CPU time."""
+        self.mark_at, self.mark_cpu = MONO(), proc_cpu(self.pid)
+        return self.mark_at
+
+    def server_cpu_pct(self):
+        """Server CPU % of one core since mark(); far below 100 while the
+        probe saw a stall means the server was starved by other load,
+        not busy with the attack."""
+        return rnd(100.0 * (proc_cpu(self.pid) - self.mark_cpu) /
+                   max(1e-9, MONO() - self.mark_at), 1)
+
     def stderr_size(self):
         return os.path.getsize(self.err_path)
 
@@ -697,6 +714,19 @@ def measure(ctx, io, case, extra, body):
     return res
 
 
+def memory_fields(run, before):
+    """RSS before, peak and now; kernel TCP memory; slow_closed."""
+    after = proc_status(run.pid)
+    res = {
+        "rss_before_mib": rnd(before.get("VmRSS"), 1),
+        "rss_peak_mib": rnd(after.get("VmHWM"), 1),
+        "rss_after_mib": rnd(after.get("VmRSS"), 1),
+        "tcp_mem_mib": tcp_mem_mib(),
+    }
+    res.update(stat_fields(run.stats(), ["slow_closed", "clients"]))
+    return res
+
+
 def stat_fields(st, keys):
     """Fields of the server's stats line, named srv_FIELD."""
     return {"srv_" + k: int(st[k]) if k in st and st[k].isdigit()
@@ -705,37 +735,42 @@ def stat_fields(st, keys):
 
 # ---------------------------------------------------------------- cases
 
+def stalled_room(ctx, run, n, text):
+    """A probe, a sender and n stalled listeners, settled.  Returns them,
+    the relayed form of the sender's lines (which the probe counts) and
+    the server's memory before anything is sent."""
+    probe = WhoProbe(run, ctx.interval)
+    sender = run.add(LineClient(run, sndbuf=1 << 20))
+    run.crowd(n, Stalled)
+    run.ready(probe, n + 2)
+    marker = b"<" + sender.nick + b"> " + text
+    probe.c.count(marker)
+    return probe, sender, marker, proc_status(run.pid)
+
+
 def case_burst(ctx, io):
     def body(run):
-        probe = WhoProbe(run, ctx.interval)
-        sender = run.add(LineClient(run, sndbuf=1 << 20))
-        run.crowd(ctx.clients, Stalled)
-        run.ready(probe, ctx.clients + 2)
-        marker = b"<" + sender.nick + b"> a\n"
-        probe.c.count(marker)
-        before = proc_status(run.pid)
+        probe, sender, marker, before = stalled_room(ctx, run, ctx.clients,
+                                                     b"a\n")
         payload = b"a\n" * 32768
-        t0 = MONO()
+        t0 = run.mark()
         n = sender.send(payload)        # one send() of 64 KiB
         if n < len(payload):
             sender.queue(payload[max(n, 0):])
         done = run.loop.run(lambda: probe.c.counts[marker] >= 32768,
                             ctx.timeout)
         t_all = MONO()
+        cpu = run.server_cpu_pct()
         run.loop.sleep(1.0)
         t1 = MONO()
-        after = proc_status(run.pid)
         res = probe.window(t0, t1)
+        res["server_cpu_pct"] = cpu
         res.update({
             "first_send_bytes": n,
             "delivered_lines": probe.c.counts[marker],
             "delivered_s": rnd(t_all - t0) if done else None,
-            "rss_before_mib": rnd(before.get("VmRSS"), 1),
-            "rss_peak_mib": rnd(after.get("VmHWM"), 1),
-            "rss_after_mib": rnd(after.get("VmRSS"), 1),
-            "tcp_mem_mib": tcp_mem_mib(),
         })
-        res.update(stat_fields(run.stats(), ["slow_closed", "clients"]))
+        res.update(memory_fields(run, before))
         return res
     return measure(ctx, io, "burst", [], body)
 
@@ -751,7 +786,7 @@ def case_flood(ctx, io):
         relay.active = True
         r0 = MONO()
         run.loop.sleep(1.0)
-        r1 = t0 = MONO()
+        r1 = t0 = run.mark()
         flooder.set_active(True)
         run.loop.sleep(ctx.flood_seconds)
         flooder.set_active(False)
@@ -761,6 +796,7 @@ def case_flood(ctx, io):
         rest = relay.window(r0, r1)
         res = relay.window(t0, t1)
         gaps = who.window(t0, t2)
+        cpu = run.server_cpu_pct()
         res = {
             "rest_p50_s": rest["lat_p50_s"],
             "lat_p50_s": res["lat_p50_s"], "lat_p99_s": res["lat_p99_s"],
@@ -769,6 +805,7 @@ def case_flood(ctx, io):
             "who_max_gap_s": gaps["max_gap_s"],
             "flood_bytes": flooder.sent,
             "drain_s": rnd(t2 - t1),
+            "server_cpu_pct": cpu,
             "rss_peak_mib": rnd(proc_status(run.pid).get("VmHWM"), 1),
         }
         res.update(stat_fields(run.stats(), ["slow_closed", "lines",
@@ -787,7 +824,7 @@ def case_leave(ctx, io, how):
         run.crowd(n, Stalled if ctx.stayers == "stalled" else Reader)
         leavers = run.crowd(n, Reader)
         run.ready(probe, 2 * n + 1)
-        t0 = MONO()
+        t0 = run.mark()
         for c in leavers:
             if how == "quit":
                 c.send(b"/quit\n")
@@ -807,9 +844,11 @@ def case_leave(ctx, io, how):
             return settled[0] is not None and all(c.closed for c in leavers)
         ok = run.loop.run(done, ctx.timeout + (2 if how == "linetimeout"
                                                else 0))
+        cpu = run.server_cpu_pct()
         run.loop.sleep(1.0)
         t1 = MONO()
         res = probe.window(t0, t1)
+        res["server_cpu_pct"] = cpu
         res.update({
             "stayers": ctx.stayers,
             "settled_s": rnd(settled[0] - t0) if settled[0] else None,
@@ -830,7 +869,7 @@ def case_idletimeout(ctx, io):
         run.loop.run(lambda: probe.count == 1, 5)
         # The window starts with the first connection: the first idle
         # clients may time out while the last are still connecting.
-        t0 = MONO()
+        t0 = run.mark()
         idle = run.crowd(n, Reader)
         t_conn = MONO()
         gone = [None]
@@ -841,10 +880,12 @@ def case_idletimeout(ctx, io):
                 gone[0] = MONO()
             return gone[0] is not None
         run.loop.run(done, ctx.timeout + 2)
+        cpu = run.server_cpu_pct()
         run.loop.sleep(1.0)
         # A probe that was itself timed out ends its window there.
         t1 = probe.c.eof_at if probe.c.closed else MONO()
         res = probe.window(t0, t1)
+        res["server_cpu_pct"] = cpu
         eofs = [c.eof_at - t0 for c in idle if c.eof_at]
         res.update({
             "connect_s": rnd(t_conn - t0),
@@ -869,30 +910,22 @@ def case_broadcast(ctx, io):
     extra = ["--max-line", str(max(4096, line))]
 
     def body(run):
-        probe = WhoProbe(run, ctx.interval)
-        sender = run.add(LineClient(run, sndbuf=1 << 20))
-        run.crowd(ctx.mem_clients, Stalled)
-        run.ready(probe, ctx.mem_clients + 2)
-        marker = b"<" + sender.nick + b"> x"
-        probe.c.count(marker)
-        before = proc_status(run.pid)
-        t0 = MONO()
+        probe, sender, marker, before = stalled_room(ctx, run,
+                                                     ctx.mem_clients, b"x")
+        t0 = run.mark()
         sender.queue((b"x" * (line - 1) + b"\n") * nlines)
         done = run.loop.run(lambda: probe.c.counts[marker] >= nlines,
                             ctx.timeout)
         t_all = MONO()
+        cpu = run.server_cpu_pct()
         run.loop.sleep(2.0)
-        after = proc_status(run.pid)
         res = probe.window(t0, MONO())
+        res["server_cpu_pct"] = cpu
         res.update({
             "lines": nlines, "line_bytes": line,
             "delivered_s": rnd(t_all - t0) if done else None,
-            "rss_before_mib": rnd(before.get("VmRSS"), 1),
-            "rss_peak_mib": rnd(after.get("VmHWM"), 1),
-            "rss_after_mib": rnd(after.get("VmRSS"), 1),
-            "tcp_mem_mib": tcp_mem_mib(),
         })
-        res.update(stat_fields(run.stats(), ["slow_closed", "clients"]))
+        res.update(memory_fields(run, before))
         return res
     res = measure(ctx, io, "broadcast", extra, body)
     res["clients"] = ctx.mem_clients
@@ -927,17 +960,12 @@ def case_churn(ctx, io):
         run.loop.run(lambda: left[b" left\n"] - base >= made, ctx.timeout)
         t1 = MONO()
         run.loop.sleep(1.0)
-        after = proc_status(run.pid)
         res = {
             "churned": made, "connect_errors": errors,
             "left_seen": left[b" left\n"] - base,
             "churn_s": rnd(t1 - t0, 1),
-            "rss_before_mib": rnd(before.get("VmRSS"), 1),
-            "rss_peak_mib": rnd(after.get("VmHWM"), 1),
-            "rss_after_mib": rnd(after.get("VmRSS"), 1),
-            "tcp_mem_mib": tcp_mem_mib(),
         }
-        res.update(stat_fields(run.stats(), ["slow_closed", "clients"]))
+        res.update(memory_fields(run, before))
         return res
     return measure(ctx, io, "churn", [], body)
 
@@ -980,7 +1008,9 @@ def case_fdlimit(ctx, io):
         run.ready(who, ctx.clients + 3)
         who.active = False
         relay.active = True
+        run.mark()
         run.loop.sleep(1.0)
+        rest_cpu = run.server_cpu_pct()
         soft, hard = resource.prlimit(run.pid, resource.RLIMIT_NOFILE)
         low = max(16, ctx.clients // 2)
         cpu0, err0, t0 = proc_cpu(run.pid), run.stderr_size(), MONO()
@@ -997,6 +1027,7 @@ def case_fdlimit(ctx, io):
         run.loop.sleep(0.5)
         res = {
             "nofile_soft": soft, "nofile_low": low,
+            "cpu_pct_rest": rest_cpu,
             "cpu_pct_low": rnd(100.0 * (cpu1 - cpu0) / (t1 - t0), 1),
             "stderr_bytes_low": err1 - err0,
             "relayed_low": low_win["probes"] - low_win["unanswered"],
@@ -1035,7 +1066,7 @@ def case_sigstorm(ctx, io):
         rest = probe.window(rest0, MONO())
         sweeps0 = int(run.stats().get("sweeps", 0))
         err0 = run.stderr_size()
-        t0 = MONO()
+        t0 = run.mark()
         # Several senders (on this tool's CPU) so that a signal is always
         # in flight, whatever one sender's scheduling.
         share = max(1, ctx.storm_max // ctx.storm_procs)
@@ -1055,6 +1086,7 @@ def case_sigstorm(ctx, io):
                 out = k.communicate()[0]
                 sent += int(out.strip() or 0)
         t1 = MONO()
+        cpu = run.server_cpu_pct()
         err1 = run.stderr_size()
         sweeps1 = int(run.stats().get("sweeps", 0))
         run.loop.sleep(0.5)
@@ -1063,6 +1095,7 @@ def case_sigstorm(ctx, io):
             "rest_max_gap_s": rest["max_gap_s"],
             "signals": sent, "senders": ctx.storm_procs,
             "storm_s": rnd(t1 - t0),
+            "server_cpu_pct": cpu,
             "sweeps_per_s": int((sweeps1 - sweeps0) / (t1 - t0)),
             "stderr_bytes": err1 - err0,
         })
@@ -1088,15 +1121,19 @@ CASES = {
 # What the human-readable line shows for each case, in order.
 SUMMARY = {
     "burst": ["max_gap_s", "stall_s", "lat_max_s", "delivered_s",
+              "server_cpu_pct",
               "rss_before_mib", "rss_peak_mib", "rss_after_mib",
               "tcp_mem_mib", "srv_slow_closed"],
     "flood": ["rest_p50_s", "lat_p50_s", "lat_p99_s", "lat_max_s",
-              "unanswered", "who_max_gap_s", "flood_bytes", "rss_peak_mib",
+              "unanswered", "who_max_gap_s", "flood_bytes", "server_cpu_pct",
+              "rss_peak_mib",
               "srv_slow_closed"],
-    "leave": ["stayers", "max_gap_s", "stall_s", "settled_s", "leavers_closed",
-              "srv_timeouts", "srv_clients"],
+    "leave": ["stayers", "max_gap_s", "stall_s", "settled_s",
+              "server_cpu_pct", "leavers_closed", "srv_timeouts",
+              "srv_clients"],
     "idletimeout": ["max_gap_s", "stall_s", "connect_s", "first_eof_s",
-                    "last_eof_s", "idle_closed", "probe_timed_out",
+                    "last_eof_s", "server_cpu_pct", "idle_closed",
+                    "probe_timed_out",
                     "srv_timeouts"],
     "broadcast": ["rss_before_mib", "rss_peak_mib", "rss_after_mib",
                   "tcp_mem_mib",
@@ -1106,11 +1143,13 @@ SUMMARY = {
               "srv_slow_closed"],
     "lineclock": ["result", "line_too_long_seen", "relayed",
                   "line_timeout_seen"],
-    "fdlimit": ["nofile_low", "cpu_pct_low", "stderr_bytes_low",
+    "fdlimit": ["nofile_low", "cpu_pct_rest", "cpu_pct_low",
+                "stderr_bytes_low",
                 "relayed_low", "sent_low", "recovered", "recover_s",
                 "srv_clients"],
     "sigstorm": ["signals", "max_gap_s", "stall_s", "lat_p99_s",
                  "lat_max_s", "rest_max_gap_s", "sweeps_per_s",
+                 "server_cpu_pct",
                  "stderr_bytes"],
 }
 
