@@ -45,11 +45,13 @@ Terms used in the results:
            on the machine was squeezed for a moment.  broadcast (2 GiB)
            and churn (1.5 GiB) do that on a 24 GiB machine; mind others
            sharing it.
-  server_cpu_pct  the server's CPU (utime+stime, % of one core) from the
-           start of the attack until it was absorbed (all delivered, the
-           room settled, the storm over).  A stall with the server near 100% is work the
-           attack caused; far below 100% the server was starved by other
-           load on its CPU, which is noise.
+  server_cpu_pct, server_cpu_s  the server's CPU (utime+stime, % of one
+           core, and seconds) from the start of the attack until it was
+           absorbed (all delivered, the room settled, the storm over).  A
+           stall with the server near 100% is work the attack caused; far
+           below 100% the server was starved by other load on its CPU,
+           which is noise.  server_cpu_s is the steadier number on a
+           loaded machine.
   srv_*    fields of the server's own stats line, fetched with SIGUSR1 at
            the end of the case (srv_clients: clients still connected).
 
@@ -586,12 +588,15 @@ class Run:
         self.mark_at, self.mark_cpu = MONO(), proc_cpu(self.pid)
         return self.mark_at
 
-    def server_cpu_pct(self):
-        """Server CPU % of one core since mark(); far below 100 while the
-        probe saw a stall means the server was starved by other load,
-        not busy with the attack."""
-        return rnd(100.0 * (proc_cpu(self.pid) - self.mark_cpu) /
-                   max(1e-9, MONO() - self.mark_at), 1)
+    def server_cpu(self):
+        """Server CPU since mark(): % of one core and seconds.  Far below
+        100% while the probe saw a stall means the server was starved by
+        other load, not busy with the attack; the seconds are what the
+        attack cost it, whatever the load."""
+        used = proc_cpu(self.pid) - self.mark_cpu
+        return {"server_cpu_pct": rnd(100.0 * used / max(1e-9, MONO() -
+                                                          self.mark_at), 1),
+                "server_cpu_s": rnd(used, 2)}
 
     def stderr_size(self):
         return os.path.getsize(self.err_path)
@@ -760,11 +765,11 @@ def case_burst(ctx, io):
         done = run.loop.run(lambda: probe.c.counts[marker] >= 32768,
                             ctx.timeout)
         t_all = MONO()
-        cpu = run.server_cpu_pct()
+        cpu = run.server_cpu()
         run.loop.sleep(1.0)
         t1 = MONO()
         res = probe.window(t0, t1)
-        res["server_cpu_pct"] = cpu
+        res.update(cpu)
         res.update({
             "first_send_bytes": n,
             "delivered_lines": probe.c.counts[marker],
@@ -796,7 +801,7 @@ def case_flood(ctx, io):
         rest = relay.window(r0, r1)
         res = relay.window(t0, t1)
         gaps = who.window(t0, t2)
-        cpu = run.server_cpu_pct()
+        cpu = run.server_cpu()
         res = {
             "rest_p50_s": rest["lat_p50_s"],
             "lat_p50_s": res["lat_p50_s"], "lat_p99_s": res["lat_p99_s"],
@@ -805,9 +810,9 @@ def case_flood(ctx, io):
             "who_max_gap_s": gaps["max_gap_s"],
             "flood_bytes": flooder.sent,
             "drain_s": rnd(t2 - t1),
-            "server_cpu_pct": cpu,
             "rss_peak_mib": rnd(proc_status(run.pid).get("VmHWM"), 1),
         }
+        res.update(cpu)
         res.update(stat_fields(run.stats(), ["slow_closed", "lines",
                                              "clients"]))
         return res
@@ -844,11 +849,11 @@ def case_leave(ctx, io, how):
             return settled[0] is not None and all(c.closed for c in leavers)
         ok = run.loop.run(done, ctx.timeout + (2 if how == "linetimeout"
                                                else 0))
-        cpu = run.server_cpu_pct()
+        cpu = run.server_cpu()
         run.loop.sleep(1.0)
         t1 = MONO()
         res = probe.window(t0, t1)
-        res["server_cpu_pct"] = cpu
+        res.update(cpu)
         res.update({
             "stayers": ctx.stayers,
             "settled_s": rnd(settled[0] - t0) if settled[0] else None,
@@ -880,12 +885,12 @@ def case_idletimeout(ctx, io):
                 gone[0] = MONO()
             return gone[0] is not None
         run.loop.run(done, ctx.timeout + 2)
-        cpu = run.server_cpu_pct()
+        cpu = run.server_cpu()
         run.loop.sleep(1.0)
         # A probe that was itself timed out ends its window there.
         t1 = probe.c.eof_at if probe.c.closed else MONO()
         res = probe.window(t0, t1)
-        res["server_cpu_pct"] = cpu
+        res.update(cpu)
         eofs = [c.eof_at - t0 for c in idle if c.eof_at]
         res.update({
             "connect_s": rnd(t_conn - t0),
@@ -917,10 +922,10 @@ def case_broadcast(ctx, io):
         done = run.loop.run(lambda: probe.c.counts[marker] >= nlines,
                             ctx.timeout)
         t_all = MONO()
-        cpu = run.server_cpu_pct()
+        cpu = run.server_cpu()
         run.loop.sleep(2.0)
         res = probe.window(t0, MONO())
-        res["server_cpu_pct"] = cpu
+        res.update(cpu)
         res.update({
             "lines": nlines, "line_bytes": line,
             "delivered_s": rnd(t_all - t0) if done else None,
@@ -963,7 +968,7 @@ def case_churn(ctx, io):
         res = {
             "churned": made, "connect_errors": errors,
             "left_seen": left[b" left\n"] - base,
-            "churn_s": rnd(t1 - t0, 1),
+            "churn_s": rnd(t1 - t0, 2),
         }
         res.update(memory_fields(run, before))
         return res
@@ -1010,7 +1015,7 @@ def case_fdlimit(ctx, io):
         relay.active = True
         run.mark()
         run.loop.sleep(1.0)
-        rest_cpu = run.server_cpu_pct()
+        rest_cpu = run.server_cpu()["server_cpu_pct"]
         soft, hard = resource.prlimit(run.pid, resource.RLIMIT_NOFILE)
         low = max(16, ctx.clients // 2)
         cpu0, err0, t0 = proc_cpu(run.pid), run.stderr_size(), MONO()
@@ -1086,16 +1091,16 @@ def case_sigstorm(ctx, io):
                 out = k.communicate()[0]
                 sent += int(out.strip() or 0)
         t1 = MONO()
-        cpu = run.server_cpu_pct()
+        cpu = run.server_cpu()
         err1 = run.stderr_size()
         sweeps1 = int(run.stats().get("sweeps", 0))
         run.loop.sleep(0.5)
         res = probe.window(t0, MONO())
+        res.update(cpu)
         res.update({
             "rest_max_gap_s": rest["max_gap_s"],
             "signals": sent, "senders": ctx.storm_procs,
             "storm_s": rnd(t1 - t0),
-            "server_cpu_pct": cpu,
             "sweeps_per_s": int((sweeps1 - sweeps0) / (t1 - t0)),
             "stderr_bytes": err1 - err0,
         })
@@ -1121,36 +1126,32 @@ CASES = {
 # What the human-readable line shows for each case, in order.
 SUMMARY = {
     "burst": ["max_gap_s", "stall_s", "lat_max_s", "delivered_s",
-              "server_cpu_pct",
-              "rss_before_mib", "rss_peak_mib", "rss_after_mib",
-              "tcp_mem_mib", "srv_slow_closed"],
+              "server_cpu_pct", "server_cpu_s", "rss_before_mib",
+              "rss_peak_mib", "rss_after_mib", "tcp_mem_mib",
+              "srv_slow_closed"],
     "flood": ["rest_p50_s", "lat_p50_s", "lat_p99_s", "lat_max_s",
               "unanswered", "who_max_gap_s", "flood_bytes", "server_cpu_pct",
-              "rss_peak_mib",
-              "srv_slow_closed"],
+              "server_cpu_s", "rss_peak_mib", "srv_slow_closed"],
     "leave": ["stayers", "max_gap_s", "stall_s", "settled_s",
-              "server_cpu_pct", "leavers_closed", "srv_timeouts",
-              "srv_clients"],
+              "server_cpu_pct", "server_cpu_s", "leavers_closed",
+              "srv_timeouts", "srv_clients"],
     "idletimeout": ["max_gap_s", "stall_s", "connect_s", "first_eof_s",
-                    "last_eof_s", "server_cpu_pct", "idle_closed",
-                    "probe_timed_out",
-                    "srv_timeouts"],
+                    "last_eof_s", "server_cpu_pct", "server_cpu_s",
+                    "idle_closed", "probe_timed_out", "srv_timeouts"],
     "broadcast": ["rss_before_mib", "rss_peak_mib", "rss_after_mib",
-                  "tcp_mem_mib",
-                  "srv_slow_closed", "srv_clients", "delivered_s", "max_gap_s"],
+                  "tcp_mem_mib", "srv_slow_closed", "srv_clients",
+                  "delivered_s", "max_gap_s", "server_cpu_s"],
     "churn": ["churned", "left_seen", "churn_s", "rss_before_mib",
               "rss_peak_mib", "rss_after_mib", "tcp_mem_mib",
               "srv_slow_closed"],
     "lineclock": ["result", "line_too_long_seen", "relayed",
                   "line_timeout_seen"],
     "fdlimit": ["nofile_low", "cpu_pct_rest", "cpu_pct_low",
-                "stderr_bytes_low",
-                "relayed_low", "sent_low", "recovered", "recover_s",
-                "srv_clients"],
+                "stderr_bytes_low", "relayed_low", "sent_low", "recovered",
+                "recover_s", "srv_clients"],
     "sigstorm": ["signals", "max_gap_s", "stall_s", "lat_p99_s",
                  "lat_max_s", "rest_max_gap_s", "sweeps_per_s",
-                 "server_cpu_pct",
-                 "stderr_bytes"],
+                 "server_cpu_pct", "server_cpu_s", "stderr_bytes"],
 }
 
 
