@@ -740,6 +740,16 @@ def stat_fields(st, keys):
 
 # ---------------------------------------------------------------- cases
 
+def probe_after(run, probe, t0, tail):
+    """The attack is absorbed: the server's CPU since t0, then a quiet
+    tail, then the probe's window over both."""
+    cpu = run.server_cpu()
+    run.loop.sleep(tail)
+    res = probe.window(t0, MONO())
+    res.update(cpu)
+    return res
+
+
 def stalled_room(ctx, run, n, text):
     """A probe, a sender and n stalled listeners, settled.  Returns them,
     the relayed form of the sender's lines (which the probe counts) and
@@ -765,11 +775,7 @@ def case_burst(ctx, io):
         done = run.loop.run(lambda: probe.c.counts[marker] >= 32768,
                             ctx.timeout)
         t_all = MONO()
-        cpu = run.server_cpu()
-        run.loop.sleep(1.0)
-        t1 = MONO()
-        res = probe.window(t0, t1)
-        res.update(cpu)
+        res = probe_after(run, probe, t0, 1.0)
         res.update({
             "first_send_bytes": n,
             "delivered_lines": probe.c.counts[marker],
@@ -849,11 +855,7 @@ def case_leave(ctx, io, how):
             return settled[0] is not None and all(c.closed for c in leavers)
         ok = run.loop.run(done, ctx.timeout + (2 if how == "linetimeout"
                                                else 0))
-        cpu = run.server_cpu()
-        run.loop.sleep(1.0)
-        t1 = MONO()
-        res = probe.window(t0, t1)
-        res.update(cpu)
+        res = probe_after(run, probe, t0, 1.0)
         res.update({
             "stayers": ctx.stayers,
             "settled_s": rnd(settled[0] - t0) if settled[0] else None,
@@ -922,10 +924,7 @@ def case_broadcast(ctx, io):
         done = run.loop.run(lambda: probe.c.counts[marker] >= nlines,
                             ctx.timeout)
         t_all = MONO()
-        cpu = run.server_cpu()
-        run.loop.sleep(2.0)
-        res = probe.window(t0, MONO())
-        res.update(cpu)
+        res = probe_after(run, probe, t0, 2.0)
         res.update({
             "lines": nlines, "line_bytes": line,
             "delivered_s": rnd(t_all - t0) if done else None,
