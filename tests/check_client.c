@@ -13,44 +13,35 @@
 #include "check_suites.h"
 #include "client.h"
 #include "io.h"
+#include "loop.h"
 #include "options.h"
+#include "harness.h"
 #include "server.h"
 #include "sysio.h"
 #include "testutil.h"
 
 /*
- * Each test builds a real server (busy driver, listening on 127.0.0.1:0,
- * which nobody connects to) and hands it one end of socketpairs with
- * server_adopt().  The test then turns the crank itself: server_sweep(srv,
- * 0) runs one pass, so every reply is asserted byte for byte without any
- * timing at all.  "Nothing arrives" is asserted after a fixed number of
- * sweeps, which is deterministic here, unlike over real sockets.
+ * Each test runs the server core in this process (tests/harness.h) and
+ * hands it one end of socketpairs; the test turns the crank itself, so
+ * every reply is asserted byte for byte without any timing at all.
+ * "Nothing arrives" is asserted after a fixed number of sweeps, which is
+ * deterministic here, unlike over real sockets.
  */
 
-#define SM_DEADLINE	3000	/* ms of sweeping before giving up */
+#define SM_DEADLINE	HX_DEADLINE
 #define SM_IDLE_SWEEPS	20	/* sweeps that must produce nothing */
-
-static struct server srv;
-static bool srv_up;
 
 static void
 sm_start(enum server_mode mode, size_t max_line, size_t max_outbuf,
     long max_clients)
 {
 	struct config cfg;
-	char err[256];
 
-	options_defaults(&cfg);
-	snprintf(cfg.listen.host, sizeof(cfg.listen.host), "127.0.0.1");
-	cfg.listen.port = 0;
-	cfg.io = &io_busy;
-	cfg.mode = mode;
+	hx_config(&cfg, mode);
 	cfg.max_line = max_line;
 	cfg.max_outbuf = max_outbuf;
 	cfg.max_clients = max_clients;
-	ck_assert_msg(server_init(&srv, &cfg, err, sizeof(err)) == 0,
-	    "server_init: %s", err);
-	srv_up = true;
+	hx_start(&cfg);
 }
 
 static void
@@ -62,30 +53,13 @@ sm_chat(void)
 static void
 sm_teardown(void)
 {
-	sysio_reset();
-	if (srv_up)
-		server_free(&srv);
-	srv_up = false;
+	hx_stop();
 }
 
-/* Give the server one end of a fresh socketpair; return ours.  sndbuf > 0
- * shrinks the server end's send buffer (a small pipe towards a reader
- * that stalls). */
 static int
 sm_pair(struct client **cp, int sndbuf)
 {
-	struct client *c;
-	int sv[2];
-
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
-	    sv), 0);
-	if (sndbuf > 0)
-		ck_assert_int_eq(setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF,
-		    &sndbuf, sizeof(sndbuf)), 0);
-	c = server_adopt(&srv, sv[1]);
-	if (cp != NULL)
-		*cp = c;
-	return sv[0];
+	return hx_pair(sndbuf, cp, NULL);
 }
 
 /* Adopt a chat client and read its welcome; *nick gets "guestN". */
@@ -107,30 +81,36 @@ sm_join(char *nick, size_t nicklen)
 static void
 sm_sweeps(int n)
 {
-	while (n-- > 0)
-		server_sweep(&srv, 0);
+	hx_sweeps(n);
 }
 
-/* Sweep until fd has something to judge: EOF, an error, or data (with
- * need_lf, data holding a complete line), or SM_DEADLINE passes. */
-static void
-sm_sweep_until(int fd, bool need_lf)
+struct sm_wait {
+	int	fd;
+	bool	need_lf;
+};
+
+/* fd has something to judge: EOF, an error, or data (with need_lf, data
+ * holding a complete line). */
+static bool
+sm_ready(void *arg)
 {
-	int64_t deadline = tu_now_ms() + SM_DEADLINE;
+	const struct sm_wait *w = arg;
 	char peek[65536];
 	ssize_t r;
 
-	for (;;) {
-		server_sweep(&srv, 0);
-		r = recv(fd, peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT);
-		if (r == 0 || (r > 0 && (!need_lf ||
-		    memchr(peek, '\n', (size_t)r) != NULL)))
-			break;
-		if (r == -1 && errno != EAGAIN && errno != EINTR)
-			break;
-		if (tu_now_ms() > deadline)
-			break;
-	}
+	r = recv(w->fd, peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT);
+	if (r == 0 || (r > 0 && (!w->need_lf ||
+	    memchr(peek, '\n', (size_t)r) != NULL)))
+		return true;
+	return r == -1 && errno != EAGAIN && errno != EINTR;
+}
+
+static void
+sm_sweep_until(int fd, bool need_lf)
+{
+	struct sm_wait w = { fd, need_lf };
+
+	(void)hx_sweep_until(sm_ready, &w, HX_DEADLINE);
 }
 
 /* Sweep until fd holds a complete line (or EOF), then compare it. */
@@ -198,7 +178,7 @@ START_TEST(test_sm_welcome_and_join)
 	/* The newcomer is not told about itself. */
 	SM_QUIET(b);
 	SM_QUIET(a);
-	ck_assert_uint_eq(srv.nclients, 2);
+	ck_assert_uint_eq(hx_srv.nclients, 2);
 	close(a);
 	close(b);
 }
@@ -408,12 +388,12 @@ START_TEST(test_sm_quit)
 	SM_EXPECT(b, "* guest1 left\n");
 	SM_QUIET(b);
 	/* The server lingers for the quitter's FIN before it lets go. */
-	ck_assert_int_eq(srv.clients[0]->state == CLIENT_LINGERING ||
-	    srv.clients[1]->state == CLIENT_LINGERING, 1);
+	ck_assert_int_eq(hx_srv.clients[0]->state == CLIENT_LINGERING ||
+	    hx_srv.clients[1]->state == CLIENT_LINGERING, 1);
 	close(a);
 	sm_sweeps(SM_IDLE_SWEEPS);
-	ck_assert_uint_eq(srv.nclients, 1);
-	ck_assert_uint_eq(srv.stats.closed, 1);
+	ck_assert_uint_eq(hx_srv.nclients, 1);
+	ck_assert_uint_eq(hx_srv.stats.closed, 1);
 	close(b);
 }
 END_TEST
@@ -499,7 +479,7 @@ START_TEST(test_sm_disconnect_notice)
 	SM_EXPECT(c, "* guest2 left\n");
 	TU_SEND(c, "still here\n");
 	SM_EXPECT(a, "<guest3> still here\n");
-	ck_assert_uint_eq(srv.nclients, 2);
+	ck_assert_uint_eq(hx_srv.nclients, 2);
 	close(a);
 	close(c);
 }
@@ -559,8 +539,8 @@ START_TEST(test_sm_max_clients)
 	ck_assert_int_eq(tu_expect_line(b, "! server full\n", 0), 0);
 	ck_assert_int_eq(tu_expect_eof(b, 0), 0);
 	SM_QUIET(a);
-	ck_assert_uint_eq(srv.stats.rejected, 1);
-	ck_assert_uint_eq(srv.nclients, 1);
+	ck_assert_uint_eq(hx_srv.stats.rejected, 1);
+	ck_assert_uint_eq(hx_srv.nclients, 1);
 	close(a);
 	close(b);
 }
@@ -611,12 +591,12 @@ START_TEST(test_sm_slow_reader)
 		    "make it longer .........................\n", nlines);
 		TU_SEND(b, line);
 		wlen += (size_t)sprintf(want + wlen, "<guest2> %s", line);
-		server_sweep(&srv, 0);
+		loop_sweep(&hx_srv, 0);
 		sm_collect(c, &got, &glen, &gcap);
-		if (srv.stats.slow_closed > 0)
+		if (hx_srv.stats.slow_closed > 0)
 			break;
 	}
-	ck_assert_msg(srv.stats.slow_closed == 1, "slow reader never closed "
+	ck_assert_msg(hx_srv.stats.slow_closed == 1, "slow reader never closed "
 	    "after %zu lines", nlines);
 	/* A few more after the close still reach the live reader. */
 	for (i = 0; i < 10; i++) {
@@ -629,7 +609,7 @@ START_TEST(test_sm_slow_reader)
 
 		while (glen < wlen + sizeof(left) - 1 &&
 		    tu_now_ms() < deadline) {
-			server_sweep(&srv, 0);
+			loop_sweep(&hx_srv, 0);
 			sm_collect(c, &got, &glen, &gcap);
 		}
 	}
@@ -671,7 +651,7 @@ START_TEST(test_sm_slow_reader)
 			}
 			ck_assert_msg(errno == EAGAIN, "recv: %s",
 			    strerror(errno));
-			server_sweep(&srv, 0);
+			loop_sweep(&hx_srv, 0);
 			ck_assert_msg(tu_now_ms() < deadline, "slow reader's "
 			    "connection not closed");
 		}
@@ -680,7 +660,7 @@ START_TEST(test_sm_slow_reader)
 		ck_assert_int_eq(memcmp(slow, exp, slen), 0);
 		free(exp);
 	}
-	ck_assert_uint_eq(srv.nclients, 2);
+	ck_assert_uint_eq(hx_srv.nclients, 2);
 	free(got);
 	free(want);
 	free(slow);
@@ -723,19 +703,19 @@ START_TEST(test_sm_echo_backpressure)
 			sent += (size_t)n, blocked = 0;
 		else
 			blocked++;
-		server_sweep(&srv, 0);
+		loop_sweep(&hx_srv, 0);
 	}
 	ck_assert_msg(blocked >= 50, "writes never blocked");
 	ck_assert_uint_lt(sent, total);
 	/* Backpressure, not disconnection. */
 	ck_assert_int_eq(c->state, CLIENT_OPEN);
-	ck_assert_uint_eq(srv.stats.closed, 0);
-	ck_assert_uint_le(buf_len(&c->out), cap + SERVER_READ_BUDGET);
-	in_before = srv.stats.bytes_in;
+	ck_assert_uint_eq(hx_srv.stats.closed, 0);
+	ck_assert_uint_le(buf_len(&c->out), cap + CLIENT_READ_BUDGET);
+	in_before = hx_srv.stats.bytes_in;
 	sm_sweeps(100);
-	ck_assert_msg(srv.stats.bytes_in == in_before, "server kept reading "
+	ck_assert_msg(hx_srv.stats.bytes_in == in_before, "server kept reading "
 	    "with output over the cap");
-	ck_assert_uint_le(buf_len(&c->out), cap + SERVER_READ_BUDGET);
+	ck_assert_uint_le(buf_len(&c->out), cap + CLIENT_READ_BUDGET);
 
 	/* Read and write alternately: everything comes back in order. */
 	deadline = tu_now_ms() + 20000;
@@ -748,11 +728,11 @@ START_TEST(test_sm_echo_backpressure)
 			if (n > 0)
 				sent += (size_t)n;
 		}
-		server_sweep(&srv, 0);
+		loop_sweep(&hx_srv, 0);
 	}
 	ck_assert_uint_eq(rcvd, total);
 	ck_assert_int_eq(memcmp(back, data, total), 0);
-	ck_assert_uint_eq(srv.stats.closed, 0);
+	ck_assert_uint_eq(hx_srv.stats.closed, 0);
 	free(data);
 	free(back);
 	close(a);
@@ -820,7 +800,7 @@ START_TEST(test_sm_short_io)
 	sysio_reset();
 	TU_SEND(b, "normal again\n");
 	SM_EXPECT(a, "<guest2> normal again\n");
-	ck_assert_uint_eq(srv.stats.closed, 0);
+	ck_assert_uint_eq(hx_srv.stats.closed, 0);
 	close(a);
 	close(b);
 }
