@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chat.h"
 #include "check_suites.h"
 #include "client.h"
 #include "io.h"
@@ -280,26 +281,26 @@ START_TEST(test_sm_nick)
 	SM_EXPECT(b, "<alice> hi\n");
 
 	TU_SEND(b, "/nick alice\n");
-	SM_EXPECT(b, "! nick taken\n");
+	SM_EXPECT(b, CHAT_NICK_TAKEN);
 	TU_SEND(b, "/nick ALICE\n");		/* case-insensitive */
-	SM_EXPECT(b, "! nick taken\n");
+	SM_EXPECT(b, CHAT_NICK_TAKEN);
 	TU_SEND(b, "/nick guest1\n");		/* guestN is reserved */
-	SM_EXPECT(b, "! nick taken\n");
+	SM_EXPECT(b, CHAT_NICK_TAKEN);
 	TU_SEND(b, "/nick guest77\n");
-	SM_EXPECT(b, "! nick taken\n");
+	SM_EXPECT(b, CHAT_NICK_TAKEN);
 	TU_SEND(b, "/nick bad name\n");
-	SM_EXPECT(b, "! invalid nick\n");
+	SM_EXPECT(b, CHAT_INVALID_NICK);
 	TU_SEND(b, "/nick\n");
-	SM_EXPECT(b, "! invalid nick\n");
+	SM_EXPECT(b, CHAT_INVALID_NICK);
 	TU_SEND(b, "/nick \n");
-	SM_EXPECT(b, "! invalid nick\n");
+	SM_EXPECT(b, CHAT_INVALID_NICK);
 	TU_SEND(b, "/nick a.b\n");
-	SM_EXPECT(b, "! invalid nick\n");
+	SM_EXPECT(b, CHAT_INVALID_NICK);
 	memset(n32, 'n', 33);
 	n32[33] = '\0';
 	snprintf(line, sizeof(line), "/nick %s\n", n32);
 	TU_SEND(b, line);
-	SM_EXPECT(b, "! invalid nick\n");
+	SM_EXPECT(b, CHAT_INVALID_NICK);
 	/* Failures are private. */
 	SM_QUIET(a);
 
@@ -383,7 +384,7 @@ START_TEST(test_sm_quit)
 	sm_join_all((int *[]){ &a, &b }, 2);
 	/* The line after the quit, in the same write, is never processed. */
 	TU_SEND(a, "/quit\nnot relayed\n");
-	SM_EXPECT(a, "* bye\n");
+	SM_EXPECT(a, CHAT_BYE);
 	SM_EXPECT_EOF(a);
 	SM_EXPECT(b, "* guest1 left\n");
 	SM_QUIET(b);
@@ -409,7 +410,7 @@ START_TEST(test_sm_exit)
 	SM_EXPECT(a, "<guest2> exit \n");
 	SM_EXPECT(a, "<guest2> Exit\n");
 	TU_SEND(b, "exit\r\n/who\n");
-	SM_EXPECT(b, "* bye\n");
+	SM_EXPECT(b, CHAT_BYE);
 	SM_EXPECT_EOF(b);
 	SM_EXPECT(a, "* guest2 left\n");
 	SM_QUIET(a);
@@ -425,9 +426,9 @@ START_TEST(test_sm_unknown_command)
 	sm_chat();
 	sm_join_all((int *[]){ &a, &b }, 2);
 	TU_SEND(a, "/foo\n/\n/nickname x\n");
-	SM_EXPECT(a, "! unknown command\n");
-	SM_EXPECT(a, "! unknown command\n");
-	SM_EXPECT(a, "! unknown command\n");
+	SM_EXPECT(a, CHAT_UNKNOWN_COMMAND);
+	SM_EXPECT(a, CHAT_UNKNOWN_COMMAND);
+	SM_EXPECT(a, CHAT_UNKNOWN_COMMAND);
 	SM_QUIET(b);
 	close(a);
 	close(b);
@@ -536,7 +537,7 @@ START_TEST(test_sm_max_clients)
 	sm_join_all((int *[]){ &a }, 1);
 	b = sm_pair(&c, 0);
 	ck_assert_ptr_null(c);
-	ck_assert_int_eq(tu_expect_line(b, "! server full\n", 0), 0);
+	ck_assert_int_eq(tu_expect_line(b, CHAT_SERVER_FULL, 0), 0);
 	ck_assert_int_eq(tu_expect_eof(b, 0), 0);
 	SM_QUIET(a);
 	ck_assert_uint_eq(hx_srv.stats.rejected, 1);

@@ -1,9 +1,9 @@
 /* check_faults.c - scripted recv/send/accept faults through the sysio seam. */
 #define _GNU_SOURCE	/* memmem */
 /*
- * The server core runs in this process (server_init on 127.0.0.1:0, the
- * busy driver, clients adopted from socketpair() ends) and every sweep is
- * driven by the test.  sysio.recv/send/accept are replaced by wrappers that
+ * The server core runs in this process (tests/harness.c: server_init on
+ * 127.0.0.1:0, the busy driver, clients adopted from socketpair() ends)
+ * and every sweep is driven by the test.  sysio.recv/send/accept are replaced by wrappers that
  * follow a script of rules: fail with an errno, or cap the byte count to
  * make a short read or write, or a seeded mix of EAGAIN, EINTR and short
  * transfers ("chaos").  Each test then asserts the rule of issue 6: only
@@ -21,7 +21,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chat.h"
 #include "check_suites.h"
+#include "client.h"
 #include "io.h"
 #include "log.h"
 #include "net.h"
@@ -168,6 +170,7 @@ struct peer {
 	char   *tx;		/* queued to send, sent as the socket allows */
 	size_t	tx_len, tx_off;
 	bool	eof;
+	int	err;		/* errno if it ended in an error, 0: EOF */
 };
 
 static struct peer peers[FX_MAX_PEERS];
@@ -289,8 +292,10 @@ fx_io(void)
 				p->rx_len += (size_t)n;
 				continue;
 			}
-			if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
 				p->eof = true;	/* EOF or reset */
+				p->err = n == 0 ? 0 : errno;
+			}
 			break;
 		}
 	}
@@ -588,7 +593,7 @@ START_TEST(test_write_eintr)
 }
 END_TEST
 
-/* EPIPE on the send right after the relay: server_flush's path. */
+/* EPIPE on the send right after the relay: loop_flush's path. */
 START_TEST(test_flush_epipe)
 {
 	struct peer *p[3];
@@ -692,7 +697,7 @@ START_TEST(test_quit_short_writes)
 	fault_add_chaos(p[0]->srv_fd, FAULT_SEND, 1);
 	/* Lines after the quit, even in the same packet, are not seen. */
 	fx_send_str(p[0], "bye all\n/quit\nafter the quit\n");
-	fx_expect(p[0], "* bye\n");
+	fx_expect(p[0], CHAT_BYE);
 	fx_expect_eof(p[0]);
 	fx_expect(p[1], "<guest1> bye all\n* guest1 left\n");
 	fx_expect_quiet(p[1]);
@@ -884,6 +889,58 @@ START_TEST(test_echo_recv_reset)
 }
 END_TEST
 
+/* ---- graceful close ----------------------------------------------------- */
+
+/*
+ * A graceful close first reads away input the server never processed:
+ * closing a socket with unread input makes the peer's side fail with a
+ * reset (ECONNRESET; over TCP an RST that can destroy the "* bye" it has
+ * not read yet).  That read goes through the seam like every other, so a
+ * fault in it is seen and survived: here an EINTR, retried.
+ */
+/* 0 if p's connection ended in a clean EOF, else -errno (a reset). */
+static int
+fx_closed_how(struct peer *p)
+{
+	int64_t deadline = tu_now_ms() + FX_WAIT_MS;
+
+	while (!p->eof && tu_now_ms() < deadline)
+		fx_pump();
+	ck_assert_msg(p->eof, "peer %d: not closed", (int)(p - peers));
+	return -p->err;
+}
+
+START_TEST(test_close_discards_unread)
+{
+	struct peer *p[3];
+	unsigned long before;
+
+	fx_chat(p, 3);
+	/* The server reads nothing from guest1 or guest2 while this holds. */
+	fault_add(p[0]->srv_fd, FAULT_RECV, EAGAIN, 0, -1);
+	fault_add(p[1]->srv_fd, FAULT_RECV, EAGAIN, 0, -1);
+	fx_send_str(p[0], "never read\n");
+	fx_send_str(p[1], "never read\n");
+	fx_pump();
+	/* guest1 is closed with its line unread; the discard meets EINTR,
+	 * retries, and takes the line: the peer sees a clean EOF. */
+	fault_rules[0].count = 0;
+	fault_add(p[0]->srv_fd, FAULT_RECV, EINTR, 0, 1);
+	before = fault_injected[FAULT_RECV];
+	client_close(fx_client(p[0]), CLOSE_QUIT);
+	fx_pump();
+	ck_assert_uint_ge(fault_injected[FAULT_RECV] - before, 2);
+	ck_assert_int_eq(fx_closed_how(p[0]), 0);
+	/* guest2's discard meets EAGAIN (the rule still holds), so its line
+	 * stays unread and its peer sees the reset: the discard matters. */
+	client_close(fx_client(p[1]), CLOSE_QUIT);
+	fx_pump();
+	ck_assert_int_eq(fx_closed_how(p[1]), -ECONNRESET);
+	fx_expect(p[2], "* guest1 left\n* guest2 left\n");
+	ck_assert_uint_eq(hx_srv.stats.lines, 0);
+}
+END_TEST
+
 /* ---- accept path -------------------------------------------------------- */
 
 /* A real TCP connection to the in-process listener. */
@@ -932,11 +989,11 @@ fx_accept_exhausted(int err)
 	 * waiting connection told and closed, the reserve taken back. */
 	fault_add(hx_srv.listen_fd, FAULT_ACCEPT, err, 0, 1);
 	q1 = fx_connect();
-	fx_expect(q1, "! server full\n");
+	fx_expect(q1, CHAT_SERVER_FULL);
 	fx_expect_eof(q1);
 	fault_add(hx_srv.listen_fd, FAULT_ACCEPT, err, 0, 1);
 	q2 = fx_connect();
-	fx_expect(q2, "! server full\n");
+	fx_expect(q2, CHAT_SERVER_FULL);
 	fx_expect_eof(q2);
 	ck_assert_uint_eq(hx_srv.stats.rejected, 2);
 	ck_assert_uint_eq(hx_srv.stats.accepted, 0);
@@ -1052,6 +1109,7 @@ faults_suite(void)
 	tcase_add_test(tc, test_quit_short_writes);
 	tcase_add_test(tc, test_quit_epipe);
 	tcase_add_test(tc, test_halfclose_eagain);
+	tcase_add_test(tc, test_close_discards_unread);
 
 	tc = fx_tcase(s, "chaos", 60);
 	tcase_add_test(tc, test_chat_chaos);
