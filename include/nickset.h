@@ -31,7 +31,10 @@ struct nickset {
 	size_t	deleted;	/* deleted entries still in probe chains */
 };
 
-/* The table's allocator: calloc, or a test's failing one. */
+/* The table's allocator: calloc, or a test's failing one.  The nick
+ * table grows by calloc and a rehash, which neither the sysio seam nor
+ * tests/failalloc.so (realloc only, whole process) can make fail for one
+ * /nick in-process; check_room.c swaps this in for that. */
 extern void *(*nickset_calloc)(size_t n, size_t size);
 
 /* A table that holds expected nicks without growing; -1 if out of memory. */
