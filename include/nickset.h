@@ -37,7 +37,8 @@ struct nickset {
  * /nick in-process; check_room.c swaps this in for that. */
 extern void *(*nickset_calloc)(size_t n, size_t size);
 
-/* A table that holds expected nicks without growing; -1 if out of memory. */
+/* A table that takes expected nicks before it must grow; -1 if out of
+ * memory. */
 int	nickset_init(struct nickset *ns, size_t expected);
 void	nickset_free(struct nickset *ns);
 /* The owner of nick, or NULL. */

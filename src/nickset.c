@@ -29,7 +29,7 @@ nickset_init(struct nickset *ns, size_t expected)
 {
 	size_t cap = 16;
 
-	/* Keep the load under a half so probe chains stay short. */
+	/* Keep the load at most a half so probe chains stay short. */
 	while (cap < expected * 2)
 		cap *= 2;
 	ns->slots = nickset_calloc(cap, sizeof(*ns->slots));

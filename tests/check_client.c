@@ -154,15 +154,15 @@ sm_expect_eof(int fd)
 static void
 sm_join_all(int *const fds[], int n)
 {
-	char line[64];
+	char nick[16], line[64];
 	int i, j;
 
 	for (i = 0; i < n; i++) {
 		*fds[i] = sm_join(NULL, 0);
-		snprintf(line, sizeof(line), "* welcome, you are guest%d\n",
-		    i + 1);
+		snprintf(nick, sizeof(nick), "guest%d", i + 1);
+		snprintf(line, sizeof(line), CHAT_FMT_WELCOME, nick);
 		SM_EXPECT(*fds[i], line);
-		snprintf(line, sizeof(line), "* guest%d joined\n", i + 1);
+		snprintf(line, sizeof(line), CHAT_FMT_JOINED, nick);
 		for (j = 0; j < i; j++)
 			SM_EXPECT(*fds[j], line);
 	}

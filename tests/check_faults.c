@@ -399,15 +399,15 @@ fx_expect_quiet(struct peer *p)
 static void
 fx_join(struct peer **out, int n)
 {
-	char line[64];
+	char nick[16], line[64];
 	int i, j;
 
 	for (i = 0; i < n; i++) {
 		out[i] = fx_adopt();
-		snprintf(line, sizeof(line), "* welcome, you are guest%d\n",
-		    i + 1);
+		snprintf(nick, sizeof(nick), "guest%d", i + 1);
+		snprintf(line, sizeof(line), CHAT_FMT_WELCOME, nick);
 		fx_expect(out[i], line);
-		snprintf(line, sizeof(line), "* guest%d joined\n", i + 1);
+		snprintf(line, sizeof(line), CHAT_FMT_JOINED, nick);
 		for (j = 0; j < i; j++)
 			fx_expect(out[j], line);
 	}

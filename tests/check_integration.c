@@ -321,7 +321,7 @@ START_TEST(test_it_max_clients)
 	TU_EXPECT_LINE(fds[0], "* guest2 left\n");
 	c = tu_chat_connect(srv.port, nick, sizeof(nick));
 	ck_assert_msg(c >= 0, "%s", tu_error());
-	snprintf(want, sizeof(want), "* %s joined\n", nick);
+	snprintf(want, sizeof(want), CHAT_FMT_JOINED, nick);
 	TU_EXPECT_LINE(fds[0], want);
 	close(c);
 	tu_close_all(fds, 2);
