@@ -84,16 +84,6 @@ room_join(struct room *r, struct client *c)
 	return 0;
 }
 
-/* A member is CLOSING: it is no longer counted, but it stays in the list
- * until it is reaped, so a broadcast in progress never sees the list
- * change under it. */
-static void
-room_closing(struct room *r, struct client *c)
-{
-	(void)c;
-	r->present--;
-}
-
 void
 room_leave(struct room *r, struct client *c)
 {
@@ -260,10 +250,14 @@ room_on_farewell(void *self, struct client *c, enum client_cause why)
 		room_reply(c, CHAT_SHUTTING_DOWN);
 }
 
+/* A member is CLOSING: it is no longer counted, but it stays in the list
+ * until it is reaped, so a broadcast in progress never sees the list
+ * change under it. */
 static void
 room_on_closing(void *self, struct client *c)
 {
-	room_closing(self, c);
+	(void)c;
+	((struct room *)self)->present--;
 }
 
 static void
