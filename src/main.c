@@ -3,7 +3,9 @@
 #include <stdlib.h>
 
 #include "io.h"
+#include "listen.h"
 #include "log.h"
+#include "loop.h"
 #include "options.h"
 #include "server.h"
 
@@ -30,16 +32,17 @@ main(int argc, char **argv)
 		break;
 	}
 	log_set_level((enum log_level)cfg.verbosity);
+	listen_fit_fd_limit(&cfg);
 	if (server_init(&srv, &cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "pollserv: %s\n", err);
 		return 1;
 	}
-	server_install_signals(&srv);
+	loop_install_signals(&srv);
 	/* The one stdout line: tests and the bench read the port from it. */
 	printf("pollserv: listening on %s (mode %s, io %s)\n", srv.listen_name,
 	    cfg.mode == MODE_CHAT ? "chat" : "echo", srv.io->name);
 	fflush(stdout);
-	rc = server_run(&srv);
+	rc = loop_run(&srv);
 	server_free(&srv);
 	return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
