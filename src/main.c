@@ -3,7 +3,9 @@
 #include <stdlib.h>
 
 #include "io.h"
+#include "listen.h"
 #include "log.h"
+#include "loop.h"
 #include "options.h"
 #include "server.h"
 
@@ -36,16 +38,17 @@ main(int argc, char **argv)
 		fprintf(stderr, "pollserv: --io %s: %s\n", cfg.io->name, err);
 		return 1;
 	}
+	listen_fit_fd_limit(&cfg);
 	if (server_init(&srv, &cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "pollserv: %s\n", err);
 		return 1;
 	}
-	server_install_signals(&srv);
+	loop_install_signals(&srv);
 	/* The one stdout line: tests and the bench read the port from it. */
 	printf("pollserv: listening on %s (mode %s, io %s)\n", srv.listen_name,
 	    cfg.mode == MODE_CHAT ? "chat" : "echo", srv.io->name);
 	fflush(stdout);
-	rc = server_run(&srv);
+	rc = loop_run(&srv);
 	server_free(&srv);
 	return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
