@@ -464,12 +464,6 @@ uring_poll_wait(void *state, int timeout_ms, bool last_sweep_idle,
 	}
 }
 
-static int
-uring_poll_probe(char *why, size_t len)
-{
-	return uring_ring_probe(why, len);
-}
-
 const struct io_driver io_uring_poll = {
 	.name = "uring-poll",
 	.summary = "io_uring multishot POLL_ADD per fd, one syscall per wait",
@@ -478,5 +472,5 @@ const struct io_driver io_uring_poll = {
 	.destroy = uring_poll_destroy,
 	.modify = uring_poll_modify,
 	.wait = uring_poll_wait,
-	.probe = uring_poll_probe,
+	.probe = uring_ring_probe,
 };
