@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "sysio.h"
+
 struct stats;
 
 /* Interest and readiness bits. */
@@ -52,10 +54,18 @@ struct io_driver {
 	 * (io_uring may be switched off, or forbidden by seccomp), or -1
 	 * with one line, no newline, in why: main prints it and exits 1. */
 	int	(*probe)(char *why, size_t len);
+	/* NULL for the readiness drivers.  Set, the driver does the socket
+	 * I/O itself (the completion model): server.c installs these in the
+	 * sysio seam, so every client and listener recv, send, accept,
+	 * shutdown and close goes to the driver's one instance, and wait()
+	 * reports IO_READ when bytes, an EOF or an error have arrived and
+	 * IO_WRITE when the driver can take more output.  The client state
+	 * machine is the same; only who makes the system calls changes. */
+	const struct sysio *sysio;
 };
 
 extern const struct io_driver io_busy, io_select, io_poll, io_epoll,
-    io_backoff, io_sigio, io_uring_poll;
+    io_backoff, io_sigio, io_uring_poll, io_uring_async;
 /* NULL-terminated, in the order --help lists them. */
 extern const struct io_driver *const io_drivers[];
 const struct io_driver *io_find(const char *name);

@@ -109,7 +109,7 @@ client_free(struct client *c)
 {
 	if (c->state == CLIENT_CLOSING && client_causes[c->cause].graceful)
 		client_discard_unread(c);
-	close(c->fd);
+	sysio.close(c->fd);
 	if (c->partial_since_ms != 0)
 		c->ctx->partial_count--;
 	buf_free(&c->in);

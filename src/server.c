@@ -13,6 +13,7 @@
 #include "net.h"
 #include "room.h"
 #include "server.h"
+#include "sysio.h"
 
 #define SERVER_LISTEN_BACKLOG	1024
 
@@ -126,6 +127,9 @@ server_init(struct server *srv, const struct config *cfg, char *err,
 		goto fail;
 	}
 	srv->ctx.io_state = srv->io_state;
+	/* The completion model: the driver makes the socket calls. */
+	if (srv->io->sysio != NULL)
+		sysio = *srv->io->sysio;
 	if (srv->io->modify(srv->io_state, srv->listen_fd, 0,
 	    IO_READ | IO_LISTENER) == -1) {
 		snprintf(err, errlen, "the %s driver cannot watch the listener",
@@ -162,8 +166,11 @@ server_free(struct server *srv)
 	for (i = 0; i < srv->nclients; i++)
 		client_free(srv->clients[i]);
 	srv->nclients = 0;
-	if (srv->io_state != NULL)
+	if (srv->io_state != NULL) {
 		srv->io->destroy(srv->io_state);
+		if (srv->io->sysio != NULL)
+			sysio_reset();
+	}
 	srv->io_state = srv->ctx.io_state = NULL;
 	server_close_fd(&srv->listen_fd);
 	server_close_fd(&srv->wake_rd);

@@ -1,9 +1,11 @@
 /* sysio.c - the real system calls behind the fault-injection seam. */
 #include <sys/socket.h>
 
+#include <unistd.h>
+
 #include "sysio.h"
 
-struct sysio sysio = { recv, send, accept, shutdown };
+struct sysio sysio = { recv, send, accept, shutdown, close };
 
 void
 sysio_reset(void)
@@ -12,4 +14,5 @@ sysio_reset(void)
 	sysio.send = send;
 	sysio.accept = accept;
 	sysio.shutdown = shutdown;
+	sysio.close = close;
 }
