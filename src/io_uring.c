@@ -794,6 +794,7 @@ static int
 uring_add(struct uring_state *st, int fd, int new_mask)
 {
 	struct uring_fd *f = &st->fds[fd];
+	bool touched = f->touched;		/* it may be in the list */
 	uint32_t gen;
 
 	if (f->kind != URING_NONE && f->closing) {
@@ -815,6 +816,7 @@ uring_add(struct uring_state *st, int fd, int new_mask)
 	}
 	memset(f, 0, offsetof(struct uring_fd, in));
 	f->gen = gen;
+	f->touched = touched;
 	f->kind = uring_kind_of(fd, new_mask);
 	buf_init(&f->in, URING_RECV_CAP);
 	buf_init(&f->out, URING_SEND_MAX);
@@ -863,9 +865,37 @@ uring_modify(void *state, int fd, int old_mask, int new_mask)
 	return 0;
 }
 
-/* Look at every touched fd: bring its requests up to date, and report it
- * if it is ready for what it is registered for.  Fds that do not fit in
- * fired[] stay touched, first in line next time. */
+/*
+ * SQEs are made here and only here, just before the io_uring_enter that
+ * submits them: an SQE names its fd by number, and one left queued while
+ * the caller runs could reach the kernel after that number was closed and
+ * reused.  Brings every touched fd's requests up to date and keeps only
+ * those ready for what they are registered for; true if there are any
+ * (the wait must not sleep then).
+ */
+static bool
+uring_service_touched(struct uring_state *st)
+{
+	size_t i, keep = 0;
+	struct uring_fd *f;
+	int fd;
+
+	for (i = 0; i < st->ntouched; i++) {
+		fd = st->touched[i];
+		f = &st->fds[fd];
+		uring_service(st, fd);
+		if (f->kind != URING_NONE && (uring_ready(f) & f->mask))
+			st->touched[keep++] = fd;
+		else
+			f->touched = false;
+	}
+	st->ntouched = keep;
+	return keep > 0;
+}
+
+/* Report every touched fd that is ready, oldest first.  The others stay
+ * touched for the next wait to service; so do those fired[] has no room
+ * for, first in line. */
 static int
 uring_fill(struct uring_state *st, struct io_event *fired, int max_fired)
 {
@@ -876,15 +906,12 @@ uring_fill(struct uring_state *st, struct io_event *fired, int max_fired)
 	for (i = 0; i < st->ntouched; i++) {
 		fd = st->touched[i];
 		f = &st->fds[fd];
-		uring_service(st, fd);
 		mask = f->kind == URING_NONE ? 0 : uring_ready(f) & f->mask;
-		if (mask != 0 && out == max_fired) {
+		if (mask == 0 || out == max_fired) {
 			st->touched[keep++] = fd;
 			continue;
 		}
 		f->touched = false;
-		if (mask == 0)
-			continue;
 		if (f->kind == URING_POLLED)
 			f->pready = 0;	/* armed again by the next wait */
 		fired[out].fd = fd;
@@ -894,22 +921,6 @@ uring_fill(struct uring_state *st, struct io_event *fired, int max_fired)
 	}
 	st->ntouched = keep;
 	return out;
-}
-
-/* Is any touched fd ready already?  Then the wait must not sleep. */
-static bool
-uring_any_ready(struct uring_state *st)
-{
-	struct uring_fd *f;
-	size_t i;
-
-	for (i = 0; i < st->ntouched; i++) {
-		f = &st->fds[st->touched[i]];
-		uring_service(st, st->touched[i]);
-		if (f->kind != URING_NONE && (uring_ready(f) & f->mask))
-			return true;
-	}
-	return false;
 }
 
 static int
@@ -932,8 +943,8 @@ uring_wait(void *state, int timeout_ms, bool last_sweep_idle,
 	for (i = 0; i < st->ncarry; i++)
 		uring_touch(st, st->carry[i]);
 	st->ncarry = 0;
-	hot = uring_any_ready(st);
 	for (;;) {
+		hot = uring_service_touched(st);
 		due = uring_close_deadlines(st);
 		if (due != -1 && (timeout_ms < 0 || due < timeout_ms))
 			timeout_ms = due + 1;
@@ -948,9 +959,14 @@ uring_wait(void *state, int timeout_ms, bool last_sweep_idle,
 		} else
 			tsp = NULL;
 		/* The sweep's sends go out and the next completions come in,
-		 * in one io_uring_enter. */
-		rc = io_uring_submit_and_wait_timeout(&st->ring, &cqe, 1, tsp,
-		    NULL);
+		 * in one io_uring_enter.  Not sleeping, enter anyway: liburing
+		 * skips the call when a CQE is waiting, and the kernel would
+		 * not run the completions it has queued for us. */
+		if (tsp == &ts && ts.tv_sec == 0 && ts.tv_nsec == 0)
+			rc = io_uring_submit_and_get_events(&st->ring);
+		else
+			rc = io_uring_submit_and_wait_timeout(&st->ring, &cqe, 1,
+			    tsp, NULL);
 		uring_reap(st);
 		if ((n = uring_fill(st, fired, max_fired)) > 0)
 			return n;
