@@ -111,7 +111,8 @@ $(O)/fortify/%.o: %.c
 TEST_EXTRA += $(O)/tests/failalloc.so
 
 # faultshim.so: random EAGAIN, EINTR and short reads and writes in every
-# server the integration table starts, on its second pass (run-tests.sh).
+# server the integration table starts, on its second pass (run-tests.sh);
+# for --io uring, short sends in the ring (it wraps liburing's submits).
 TEST_EXTRA += $(O)/tests/faultshim.so
 
 # noiouring: runs a program with io_uring_setup refused by seccomp, for
@@ -126,7 +127,7 @@ $(O)/tests/noiouring: tests/noiouring.c
 # sanitizers: they sit in front of either server build.
 $(O)/tests/%.so: tests/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(LDFLAGS) -fPIC -shared -o $@ $< -ldl
+	$(CC) $(CPPFLAGS) $(URING_CFLAGS) $(WARN) $(CFLAGS) $(LDFLAGS) -fPIC -shared -o $@ $< -ldl
 
 $(O)/tests/%.o: tests/%.c
 	@mkdir -p $(@D)

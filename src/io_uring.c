@@ -104,8 +104,14 @@
  * budget of one sweep), and the hard cap past which it is an error. */
 #define URING_RECV_HIGH		(64 * 1024)
 #define URING_RECV_CAP		(16 * 1024 * 1024)
-/* The send slot: bytes handed over by send() and not yet completed. */
-#define URING_SEND_MAX		(64 * 1024)
+/* The send slot: bytes handed over by send() and not yet completed.  It
+ * stands in for the kernel's send buffer, which the other drivers' send()
+ * fills: one sweep of chat can fan out more than --max-outbuf to a reader
+ * that keeps up (client_queue sends before it calls anyone slow), so it
+ * takes as much as the default --max-outbuf again.  It grows only while
+ * no send points into it, so a reader that stalls holds at most this
+ * plus what the kernel took. */
+#define URING_SEND_MAX		(1024 * 1024)
 #define URING_SEND_KEEP		512	/* kept allocated once drained */
 #define URING_CLOSE_MS		2000
 #define URING_EXIT_MS		1000

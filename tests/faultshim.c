@@ -19,6 +19,13 @@
  * its loop, one shot (the "! server full" notice to a refused connection,
  * the input thrown away before a close), where a real kernel with an
  * empty socket buffer never says EAGAIN.
+ *
+ * The completion driver (--io uring) makes no recv or send calls: the
+ * ring does them.  For it the shim sits on liburing's submit calls
+ * instead and shortens 1/4 of the IORING_OP_SEND requests about to be
+ * submitted, so the kernel really completes them short and the driver
+ * must send the rest, in order.  (Its recvs are not touched: a multishot
+ * recv takes whole provided buffers.)
  */
 #define _GNU_SOURCE	/* RTLD_NEXT */
 #include <sys/socket.h>
@@ -27,6 +34,8 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdlib.h>
+
+#include <liburing.h>
 
 static ssize_t	(*real_recv)(int, void *, size_t, int);
 static ssize_t	(*real_send)(int, const void *, size_t, int);
@@ -88,4 +97,61 @@ send(int fd, const void *p, size_t n, int flags)
 	if (!(flags & MSG_DONTWAIT) && shim_decide(&n) == -1)
 		return -1;
 	return real_send(fd, p, n, flags);
+}
+
+/* ---- the ring ------------------------------------------------------------ */
+
+/* Shorten some of the sends queued in ring's submission queue: the SQEs
+ * liburing has handed out (sqe_tail) but not yet passed to the kernel
+ * (sqe_head). */
+static void
+shim_shorten_sends(struct io_uring *ring)
+{
+	struct io_uring_sqe *sqe;
+	unsigned i;
+
+	for (i = ring->sq.sqe_head; i != ring->sq.sqe_tail; i++) {
+		sqe = &ring->sq.sqes[i & ring->sq.ring_mask];
+		if (sqe->opcode == IORING_OP_SEND && sqe->len > 1 &&
+		    shim_random() % 4 == 0)
+			sqe->len = 1 + (unsigned)(shim_random() % (sqe->len - 1));
+	}
+}
+
+int
+io_uring_submit(struct io_uring *ring)
+{
+	static int (*real)(struct io_uring *);
+
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "io_uring_submit");
+	shim_shorten_sends(ring);
+	return real(ring);
+}
+
+int
+io_uring_submit_and_get_events(struct io_uring *ring)
+{
+	static int (*real)(struct io_uring *);
+
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT,
+		    "io_uring_submit_and_get_events");
+	shim_shorten_sends(ring);
+	return real(ring);
+}
+
+int
+io_uring_submit_and_wait_timeout(struct io_uring *ring,
+    struct io_uring_cqe **cqe, unsigned wait_nr, struct __kernel_timespec *ts,
+    sigset_t *sigmask)
+{
+	static int (*real)(struct io_uring *, struct io_uring_cqe **, unsigned,
+	    struct __kernel_timespec *, sigset_t *);
+
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT,
+		    "io_uring_submit_and_wait_timeout");
+	shim_shorten_sends(ring);
+	return real(ring, cqe, wait_nr, ts, sigmask);
 }
