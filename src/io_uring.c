@@ -73,6 +73,7 @@
  *   in one line and pollserv exits 1 (src/uring_ring.c does the setup).
  */
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -98,20 +99,16 @@
 #define URING_CQ_MAX		65536
 #define URING_BUF_SIZE		4096	/* one provided buffer */
 #define URING_BUFS_MIN		64	/* provided buffers: a power of 2 */
-#define URING_BUFS_MAX		1024	/* 4 MiB */
+#define URING_BUFS_MAX		256	/* 1 MiB, touched at start-up */
 #define URING_BGID		0
 /* Unread bytes one fd may queue before its recv is cancelled (the read
  * budget of one sweep), and the hard cap past which it is an error. */
 #define URING_RECV_HIGH		(64 * 1024)
 #define URING_RECV_CAP		(16 * 1024 * 1024)
 /* The send slot: bytes handed over by send() and not yet completed.  It
- * stands in for the kernel's send buffer, which the other drivers' send()
- * fills: one sweep of chat can fan out more than --max-outbuf to a reader
- * that keeps up (client_queue sends before it calls anyone slow), so it
- * takes as much as the default --max-outbuf again.  It grows only while
- * no send points into it, so a reader that stalls holds at most this
- * plus what the kernel took. */
-#define URING_SEND_MAX		(1024 * 1024)
+ * grows only while no send points into it, so a reader that stalls holds
+ * at most this plus what the kernel took. */
+#define URING_SEND_MAX		(64 * 1024)
 #define URING_SEND_KEEP		512	/* kept allocated once drained */
 #define URING_CLOSE_MS		2000
 #define URING_EXIT_MS		1000
@@ -132,6 +129,8 @@ struct uring_accepts {
 	int    *fds;			/* taken, not yet handed over */
 	size_t	head, len, size;
 	int	err;			/* the error that ended the accept */
+	bool	polling;		/* out of fds: readiness, real accept() */
+	int	over;			/* taken past a lowered fd limit, or -1 */
 };
 
 struct uring_fd {
@@ -139,6 +138,7 @@ struct uring_fd {
 	uint32_t gen;
 	int	mask;			/* registered IO_* interest */
 	enum uring_req req;		/* recv, accept or poll */
+	enum uring_op armed;		/* which of them, for its cancel */
 	bool	recancel;		/* a cancel said EALREADY: again */
 	bool	touched;		/* in st->touched */
 	bool	closing;		/* close() deferred */
@@ -309,7 +309,7 @@ uring_ready(const struct uring_fd *f)
 			r |= IO_WRITE;
 		break;
 	case URING_LISTENER:
-		if (f->acc->len > 0 || f->acc->err != 0)
+		if (f->acc->len > 0 || f->acc->err != 0 || f->pready != 0)
 			r |= IO_READ;
 		break;
 	case URING_POLLED:
@@ -363,9 +363,10 @@ uring_service_socket(struct uring_state *st, int fd)
 		sqe->buf_group = URING_BGID;
 		io_uring_sqe_set_data64(sqe, uring_data(st, URING_OP_RECV, fd));
 		f->req = URING_ARMED;
+		f->armed = URING_OP_RECV;
 	} else if (!want && (f->req == URING_ARMED || (f->recancel &&
 	    f->req == URING_CANCELLING))) {
-		uring_cancel(st, fd, URING_OP_RECV);
+		uring_cancel(st, fd, f->armed);
 		f->req = URING_CANCELLING;
 		f->recancel = false;
 	}
@@ -395,15 +396,19 @@ uring_service_listener(struct uring_state *st, int fd)
 	struct io_uring_sqe *sqe;
 
 	if (f->mask != 0 && f->req == URING_IDLE && f->acc->err == 0 &&
-	    (sqe = uring_sqe(st)) != NULL) {
-		io_uring_prep_multishot_accept(sqe, fd, NULL, NULL,
-		    SOCK_NONBLOCK | SOCK_CLOEXEC);
-		io_uring_sqe_set_data64(sqe,
-		    uring_data(st, URING_OP_ACCEPT, fd));
+	    f->pready == 0 && (sqe = uring_sqe(st)) != NULL) {
+		f->armed = f->acc->polling ? URING_OP_POLL : URING_OP_ACCEPT;
+		if (f->acc->polling)
+			io_uring_prep_poll_add(sqe, fd, POLLIN);
+		else
+			io_uring_prep_multishot_accept(sqe, fd, NULL, NULL,
+			    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		io_uring_sqe_set_data64(sqe, uring_data(st, f->armed, fd));
 		f->req = URING_ARMED;
-	} else if (f->mask == 0 && (f->req == URING_ARMED || (f->recancel &&
+	} else if ((f->mask == 0 || (f->acc->polling && f->armed ==
+	    URING_OP_ACCEPT)) && (f->req == URING_ARMED || (f->recancel &&
 	    f->req == URING_CANCELLING))) {
-		uring_cancel(st, fd, URING_OP_ACCEPT);
+		uring_cancel(st, fd, f->armed);
 		f->req = URING_CANCELLING;
 		f->recancel = false;
 	}
@@ -427,6 +432,7 @@ uring_service_polled(struct uring_state *st, int fd)
 		io_uring_prep_poll_add(sqe, fd, uring_poll_events(f->mask));
 		io_uring_sqe_set_data64(sqe, uring_data(st, URING_OP_POLL, fd));
 		f->req = URING_ARMED;
+		f->armed = URING_OP_POLL;
 	} else if (f->mask == 0 && (f->req == URING_ARMED || (f->recancel &&
 	    f->req == URING_CANCELLING))) {
 		uring_cancel(st, fd, URING_OP_POLL);
@@ -519,13 +525,33 @@ uring_complete_send(struct uring_fd *f, const struct io_uring_cqe *cqe)
 	}
 }
 
+/* Is fd at or past the soft fd limit as it is now? */
+static bool
+uring_past_fd_limit(int fd)
+{
+	struct rlimit rl;
+
+	return getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY && (rlim_t)fd >= rl.rlim_cur;
+}
+
 static void
 uring_complete_accept(struct uring_fd *f, const struct io_uring_cqe *cqe)
 {
 	struct uring_accepts *a = f->acc;
 	int *p;
 
-	if (cqe->res >= 0) {
+	if (cqe->res >= 0 && uring_past_fd_limit(cqe->res)) {
+		/* The request took the fd limit when it was armed; it was
+		 * lowered since.  This connection is for the server to refuse,
+		 * and the accept is armed again under the new limit. */
+		if (a->over == -1)
+			a->over = cqe->res;
+		else
+			close(cqe->res);
+		a->err = EMFILE;
+		a->polling = true;
+	} else if (cqe->res >= 0) {
 		if (a->head + a->len == a->size && a->head > 0) {
 			memmove(a->fds, a->fds + a->head, a->len * sizeof(int));
 			a->head = 0;
@@ -646,6 +672,9 @@ uring_setup_buffers(struct uring_state *st, int max_fds)
 	}
 	if ((st->pool = malloc((size_t)st->nbufs * URING_BUF_SIZE)) == NULL)
 		return -1;
+	/* The ring hands buffers out in turn, so under load every one is
+	 * touched sooner or later: pay for it now, and RSS does not creep. */
+	memset(st->pool, 0, (size_t)st->nbufs * URING_BUF_SIZE);
 	memset(&reg, 0, sizeof(reg));
 	reg.ring_addr = (uint64_t)(uintptr_t)st->br;
 	reg.ring_entries = st->nbufs;
@@ -755,6 +784,8 @@ uring_destroy(void *state)
 		if (f->acc != NULL) {
 			for (j = 0; j < f->acc->len; j++)
 				close(f->acc->fds[f->acc->head + j]);
+			if (f->acc->over != -1)
+				close(f->acc->over);
 			free(f->acc->fds);
 			free(f->acc);
 		}
@@ -792,6 +823,9 @@ uring_drop_accepts(struct uring_fd *f)
 		close(f->acc->fds[f->acc->head++]);
 		f->acc->len--;
 	}
+	if (f->acc->over != -1)
+		close(f->acc->over);
+	f->acc->over = -1;
 	f->acc->head = 0;
 	f->acc->err = 0;
 }
@@ -827,10 +861,12 @@ uring_add(struct uring_state *st, int fd, int new_mask)
 	buf_init(&f->in, URING_RECV_CAP);
 	buf_init(&f->out, URING_SEND_MAX);
 	f->acc = NULL;
-	if (f->kind == URING_LISTENER &&
-	    (f->acc = calloc(1, sizeof(*f->acc))) == NULL) {
-		f->kind = URING_NONE;
-		return -1;
+	if (f->kind == URING_LISTENER) {
+		if ((f->acc = calloc(1, sizeof(*f->acc))) == NULL) {
+			f->kind = URING_NONE;
+			return -1;
+		}
+		f->acc->over = -1;
 	}
 	f->mask = new_mask;
 	uring_touch(st, fd);
@@ -918,7 +954,7 @@ uring_fill(struct uring_state *st, struct io_event *fired, int max_fired)
 			continue;
 		}
 		f->touched = false;
-		if (f->kind == URING_POLLED)
+		if (f->kind != URING_SOCKET)
 			f->pready = 0;	/* armed again by the next wait */
 		fired[out].fd = fd;
 		fired[out].mask = mask;
@@ -1025,6 +1061,26 @@ uring_recv(int fd, void *p, size_t n, int flags)
 	return -1;
 }
 
+static void
+uring_send_now(int fd, struct uring_fd *f)
+{
+	ssize_t n;
+
+	while (buf_len(&f->out) > 0) {
+		n = send(fd, buf_head(&f->out), buf_len(&f->out),
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0)
+			buf_consume(&f->out, (size_t)n);
+		else if (n == -1 && errno == EINTR)
+			continue;
+		else {
+			if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK)
+				f->werr = errno;
+			return;
+		}
+	}
+}
+
 static ssize_t
 uring_send(int fd, const void *p, size_t n, int flags)
 {
@@ -1041,8 +1097,15 @@ uring_send(int fd, const void *p, size_t n, int flags)
 		errno = EPIPE;
 		return -1;
 	}
+	/* Full before the sweep's end has submitted it: one sweep of chat
+	 * can fan out more than --max-outbuf to a reader that keeps up, and
+	 * client_queue() sends before it calls anyone slow.  Hand the slot
+	 * to the kernel's send buffer directly, as the other drivers' send()
+	 * would (nothing of it is in flight, so the order holds). */
+	if ((room = uring_send_room(f)) == 0 && f->inflight == 0)
+		uring_send_now(fd, f);
 	if ((room = uring_send_room(f)) == 0) {
-		errno = EAGAIN;
+		errno = f->werr != 0 ? f->werr : EAGAIN;
 		return -1;
 	}
 	if (n > room)
@@ -1073,13 +1136,29 @@ uring_accept(int fd, struct sockaddr *sa, socklen_t *len)
 		return cfd;
 	}
 	if (a->err != 0) {
-		errno = a->err;		/* once; the next wait arms it again */
+		/* Once.  Out of fds, the kernel must not accept on its own
+		 * while the server gives up its spare fd to refuse someone:
+		 * readiness and real accept() calls until the backlog is
+		 * empty, then the multishot again. */
+		errno = a->err;
+		a->polling = a->polling || a->err == EMFILE || a->err == ENFILE;
 		a->err = 0;
 		uring_touch(uring_the, fd);
 		return -1;
 	}
-	if (f->req != URING_ARMED)
-		return accept(fd, sa, len);
+	if (a->over != -1) {
+		cfd = a->over;		/* the one to refuse with the spare fd */
+		a->over = -1;
+		return cfd;
+	}
+	if (a->polling || f->req != URING_ARMED) {
+		if ((cfd = accept(fd, sa, len)) == -1 && errno == EAGAIN &&
+		    a->polling) {
+			a->polling = false;
+			uring_touch(uring_the, fd);
+		}
+		return cfd;
+	}
 	errno = EAGAIN;
 	return -1;
 }
