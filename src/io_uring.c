@@ -48,11 +48,14 @@
  *   moved or grown while a send points into it, so then only its spare
  *   room takes new bytes.
  * - The kernel holds the fd's file while an operation is in flight, and
- *   an unsubmitted SQE names the fd by number.  So close() is deferred:
- *   the recv is cancelled, the slot is sent, and only when the last
- *   completion is in is the fd really closed (its number cannot be reused
- *   before).  A peer that takes nothing gets URING_CLOSE_MS, then the send
- *   is cancelled.  destroy() gives what is left URING_EXIT_MS to go out
+ *   an SQE names the fd by number.  SQEs are therefore made only just
+ *   before the io_uring_enter that submits them, and a close() with
+ *   output still in the send slot is deferred: the slot is sent (a short
+ *   send needs the fd again) and only when the last completion is in is
+ *   the fd really closed.  A peer that takes nothing gets URING_CLOSE_MS,
+ *   then the send is cancelled.  With nothing to send, the recv's cancel
+ *   (by user_data, naming no fd) is queued and the fd closed at once; the
+ *   kernel lets the socket go when the cancel lands, at the next wait.  destroy() gives what is left URING_EXIT_MS to go out
  *   (the shutdown notice), then io_uring_queue_exit cancels the rest.
  * - Completions outlive registrations (an fd removed and registered again
  *   for a new connection): user_data carries the op, a generation bumped
@@ -110,6 +113,8 @@
  * at most this plus what the kernel took. */
 #define URING_SEND_MAX		(64 * 1024)
 #define URING_SEND_KEEP		512	/* kept allocated once drained */
+/* Connections taken and not yet handed over, before the accept stops. */
+#define URING_ACCEPT_HIGH	64
 #define URING_CLOSE_MS		2000
 #define URING_EXIT_MS		1000
 
@@ -133,26 +138,33 @@ struct uring_accepts {
 	int	over;			/* taken past a lowered fd limit, or -1 */
 };
 
+/* What a socket or the listener has beyond its entry in the fd table,
+ * allocated while it is registered: the table is indexed by fd number and
+ * so sized by the highest fd ever seen, and must stay small. */
+struct uring_io {
+	struct buf in;			/* delivered, not yet recv()d */
+	struct buf out;			/* the send slot */
+	size_t	inflight;		/* bytes of the send in the kernel */
+	int	rerr, werr;		/* recv/send errors to hand over */
+	int64_t	close_by_ms;
+	struct uring_accepts acc;	/* the listener's */
+};
+
 struct uring_fd {
-	enum uring_kind kind;
-	uint32_t gen;
-	int	mask;			/* registered IO_* interest */
-	enum uring_req req;		/* recv, accept or poll */
-	enum uring_op armed;		/* which of them, for its cancel */
+	uint8_t	kind;			/* enum uring_kind */
+	uint8_t	req;			/* enum uring_req: recv, accept or poll */
+	uint8_t	armed;			/* enum uring_op: which, for its cancel */
+	uint8_t	mask;			/* registered IO_* interest */
 	bool	recancel;		/* a cancel said EALREADY: again */
 	bool	touched;		/* in st->touched */
 	bool	closing;		/* close() deferred */
 	bool	eof;			/* the recv said 0 */
 	bool	shut_wr;		/* shutdown(SHUT_WR) once drained */
 	bool	send_cancelled;
-	int	rerr, werr;		/* recv/send errors to hand over */
-	int	pready;			/* poll: revents not yet reported */
-	size_t	inflight;		/* bytes of the send in the kernel */
-	size_t	closing_slot;		/* index in st->closing */
-	int64_t	close_by_ms;
-	struct buf in;			/* delivered, not yet recv()d */
-	struct buf out;			/* the send slot */
-	struct uring_accepts *acc;	/* the listener's */
+	int16_t	pready;			/* poll: revents not yet reported */
+	uint32_t gen;
+	uint32_t closing_slot;		/* index in st->closing */
+	struct uring_io *io;		/* sockets and the listener */
 };
 
 struct uring_state {
@@ -287,11 +299,11 @@ uring_recycle_flush(struct uring_state *st)
 static size_t
 uring_send_room(const struct uring_fd *f)
 {
-	size_t len = buf_len(&f->out), room = URING_SEND_MAX - len;
+	size_t len = buf_len(&f->io->out), room = URING_SEND_MAX - len;
 
 	/* A send points into the slot: no moving, no growing. */
-	if (f->inflight > 0 && f->out.size - f->out.end < room)
-		room = f->out.size - f->out.end;
+	if (f->io->inflight > 0 && f->io->out.size - f->io->out.end < room)
+		room = f->io->out.size - f->io->out.end;
 	return room;
 }
 
@@ -303,13 +315,13 @@ uring_ready(const struct uring_fd *f)
 
 	switch (f->kind) {
 	case URING_SOCKET:
-		if (buf_len(&f->in) > 0 || f->eof || f->rerr != 0)
+		if (buf_len(&f->io->in) > 0 || f->eof || f->io->rerr != 0)
 			r |= IO_READ;
-		if (f->werr != 0 || uring_send_room(f) > 0)
+		if (f->io->werr != 0 || uring_send_room(f) > 0)
 			r |= IO_WRITE;
 		break;
 	case URING_LISTENER:
-		if (f->acc->len > 0 || f->acc->err != 0 || f->pready != 0)
+		if (f->io->acc.len > 0 || f->io->acc.err != 0 || f->pready != 0)
 			r |= IO_READ;
 		break;
 	case URING_POLLED:
@@ -328,6 +340,28 @@ uring_ready(const struct uring_fd *f)
 
 /* ---- bringing each fd's requests up to date ------------------------------ */
 
+/* Release what the fd holds beyond its table entry; connections taken
+ * for the listener and not handed over are closed. */
+static void
+uring_io_free(struct uring_fd *f)
+{
+	struct uring_accepts *a;
+	size_t j;
+
+	if (f->io == NULL)
+		return;
+	a = &f->io->acc;
+	for (j = 0; j < a->len; j++)
+		close(a->fds[a->head + j]);
+	if (a->over != -1)
+		close(a->over);
+	free(a->fds);
+	buf_free(&f->io->in);
+	buf_free(&f->io->out);
+	free(f->io);
+	f->io = NULL;
+}
+
 static void
 uring_close_now(struct uring_state *st, int fd)
 {
@@ -340,11 +374,10 @@ uring_close_now(struct uring_state *st, int fd)
 		st->fds[last].closing_slot = f->closing_slot;
 	}
 	close(fd);
-	buf_free(&f->in);
-	buf_free(&f->out);
+	uring_io_free(f);
 	f->kind = URING_NONE;
 	f->closing = f->eof = f->shut_wr = f->send_cancelled = false;
-	f->rerr = f->werr = f->pready = 0;
+	f->pready = 0;
 	f->mask = 0;
 }
 
@@ -355,8 +388,8 @@ uring_service_socket(struct uring_state *st, int fd)
 	struct io_uring_sqe *sqe;
 	bool want;
 
-	want = (f->mask & IO_READ) && !f->closing && !f->eof && f->rerr == 0 &&
-	    buf_len(&f->in) < URING_RECV_HIGH;
+	want = (f->mask & IO_READ) && !f->closing && !f->eof && f->io->rerr == 0 &&
+	    buf_len(&f->io->in) < URING_RECV_HIGH;
 	if (want && f->req == URING_IDLE && (sqe = uring_sqe(st)) != NULL) {
 		io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
 		sqe->flags |= IOSQE_BUFFER_SELECT;
@@ -370,22 +403,22 @@ uring_service_socket(struct uring_state *st, int fd)
 		f->req = URING_CANCELLING;
 		f->recancel = false;
 	}
-	if (f->werr != 0)
-		buf_consume(&f->out, buf_len(&f->out));
-	if (buf_len(&f->out) > 0 && f->inflight == 0 &&
+	if (f->io->werr != 0)
+		buf_consume(&f->io->out, buf_len(&f->io->out));
+	if (buf_len(&f->io->out) > 0 && f->io->inflight == 0 &&
 	    (sqe = uring_sqe(st)) != NULL) {
-		f->inflight = buf_len(&f->out);
-		io_uring_prep_send(sqe, fd, buf_head(&f->out), f->inflight,
+		f->io->inflight = buf_len(&f->io->out);
+		io_uring_prep_send(sqe, fd, buf_head(&f->io->out), f->io->inflight,
 		    MSG_NOSIGNAL);
 		io_uring_sqe_set_data64(sqe, uring_data(st, URING_OP_SEND, fd));
 	}
-	if (f->shut_wr && buf_len(&f->out) == 0 && f->inflight == 0) {
+	if (f->shut_wr && buf_len(&f->io->out) == 0 && f->io->inflight == 0) {
 		f->shut_wr = false;
 		if (!f->closing)
 			(void)shutdown(fd, SHUT_WR);
 	}
-	if (f->closing && f->req == URING_IDLE && f->inflight == 0 &&
-	    buf_len(&f->out) == 0)
+	if (f->closing && f->req == URING_IDLE && f->io->inflight == 0 &&
+	    buf_len(&f->io->out) == 0)
 		uring_close_now(st, fd);
 }
 
@@ -393,21 +426,28 @@ static void
 uring_service_listener(struct uring_state *st, int fd)
 {
 	struct uring_fd *f = &st->fds[fd];
+	struct uring_accepts *a = &f->io->acc;
 	struct io_uring_sqe *sqe;
+	bool want;
 
-	if (f->mask != 0 && f->req == URING_IDLE && f->acc->err == 0 &&
-	    f->pready == 0 && (sqe = uring_sqe(st)) != NULL) {
-		f->armed = f->acc->polling ? URING_OP_POLL : URING_OP_ACCEPT;
-		if (f->acc->polling)
+	/* A multishot accept turns the whole backlog into fds at once; past
+	 * one accept batch waiting, it is stopped until the server has taken
+	 * them, so a connect storm stays in the kernel's backlog as it does
+	 * with the other drivers.  Out of fds, readiness instead. */
+	want = f->mask != 0 && a->err == 0 && a->over == -1 &&
+	    (a->polling ? f->pready == 0 : a->len < URING_ACCEPT_HIGH);
+	if (want && f->req == URING_IDLE && (sqe = uring_sqe(st)) != NULL) {
+		f->armed = a->polling ? URING_OP_POLL : URING_OP_ACCEPT;
+		if (a->polling)
 			io_uring_prep_poll_add(sqe, fd, POLLIN);
 		else
 			io_uring_prep_multishot_accept(sqe, fd, NULL, NULL,
 			    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		io_uring_sqe_set_data64(sqe, uring_data(st, f->armed, fd));
 		f->req = URING_ARMED;
-	} else if ((f->mask == 0 || (f->acc->polling && f->armed ==
-	    URING_OP_ACCEPT)) && (f->req == URING_ARMED || (f->recancel &&
-	    f->req == URING_CANCELLING))) {
+	} else if ((f->mask == 0 || (a->polling ? f->armed == URING_OP_ACCEPT :
+	    a->len >= URING_ACCEPT_HIGH)) && (f->req == URING_ARMED ||
+	    (f->recancel && f->req == URING_CANCELLING))) {
 		uring_cancel(st, fd, f->armed);
 		f->req = URING_CANCELLING;
 		f->recancel = false;
@@ -473,9 +513,9 @@ uring_close_deadlines(struct uring_state *st)
 	now = uring_now_ms();
 	for (i = 0; i < st->nclosing; i++) {
 		f = &st->fds[st->closing[i]];
-		if (f->inflight == 0 || f->send_cancelled)
+		if (f->io->inflight == 0 || f->send_cancelled)
 			continue;
-		if ((left = f->close_by_ms - now) <= 0) {
+		if ((left = f->io->close_by_ms - now) <= 0) {
 			f->send_cancelled = true;
 			uring_cancel(st, st->closing[i], URING_OP_SEND);
 		} else if (next == -1 || left < next)
@@ -495,8 +535,8 @@ uring_complete_recv(struct uring_state *st, struct uring_fd *f,
 	if (cqe->res > 0 && (cqe->flags & IORING_CQE_F_BUFFER)) {
 		p = st->pool + (size_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT) *
 		    URING_BUF_SIZE;
-		if (f->rerr == 0 && buf_append(&f->in, p, (size_t)cqe->res) == -1)
-			f->rerr = errno;	/* past URING_RECV_CAP, or ENOMEM */
+		if (f->io->rerr == 0 && buf_append(&f->io->in, p, (size_t)cqe->res) == -1)
+			f->io->rerr = errno;	/* past URING_RECV_CAP, or ENOMEM */
 	}
 	if (cqe->flags & IORING_CQE_F_MORE)
 		return;
@@ -504,24 +544,24 @@ uring_complete_recv(struct uring_state *st, struct uring_fd *f,
 	if (cqe->res == 0)
 		f->eof = true;
 	else if (cqe->res < 0 && cqe->res != -ENOBUFS &&
-	    cqe->res != -ECANCELED && f->rerr == 0)
-		f->rerr = -cqe->res;
+	    cqe->res != -ECANCELED && f->io->rerr == 0)
+		f->io->rerr = -cqe->res;
 }
 
 static void
 uring_complete_send(struct uring_fd *f, const struct io_uring_cqe *cqe)
 {
-	f->inflight = 0;
+	f->io->inflight = 0;
 	if (cqe->res > 0) {
-		buf_consume(&f->out, (size_t)cqe->res);	/* short: the rest
+		buf_consume(&f->io->out, (size_t)cqe->res);	/* short: the rest
 							   goes again */
-		if (buf_len(&f->out) == 0)
-			buf_shrink(&f->out, URING_SEND_KEEP);
+		if (buf_len(&f->io->out) == 0)
+			buf_shrink(&f->io->out, URING_SEND_KEEP);
 	} else if (cqe->res == -ECANCELED) {
-		buf_consume(&f->out, buf_len(&f->out));	/* close timed out */
+		buf_consume(&f->io->out, buf_len(&f->io->out));	/* close timed out */
 	} else if (cqe->res < 0 && cqe->res != -EAGAIN && cqe->res != -EINTR) {
-		f->werr = -cqe->res;
-		buf_consume(&f->out, buf_len(&f->out));
+		f->io->werr = -cqe->res;
+		buf_consume(&f->io->out, buf_len(&f->io->out));
 	}
 }
 
@@ -538,7 +578,7 @@ uring_past_fd_limit(int fd)
 static void
 uring_complete_accept(struct uring_fd *f, const struct io_uring_cqe *cqe)
 {
-	struct uring_accepts *a = f->acc;
+	struct uring_accepts *a = &f->io->acc;
 	int *p;
 
 	if (cqe->res >= 0 && uring_past_fd_limit(cqe->res)) {
@@ -770,7 +810,7 @@ uring_destroy(void *state)
 {
 	struct uring_state *st = state;
 	struct uring_fd *f;
-	size_t i, j;
+	size_t i;
 
 	if (st == NULL)
 		return;
@@ -781,16 +821,7 @@ uring_destroy(void *state)
 		f = &st->fds[i];
 		if (f->closing)
 			close((int)i);
-		if (f->acc != NULL) {
-			for (j = 0; j < f->acc->len; j++)
-				close(f->acc->fds[f->acc->head + j]);
-			if (f->acc->over != -1)
-				close(f->acc->over);
-			free(f->acc->fds);
-			free(f->acc);
-		}
-		buf_free(&f->in);
-		buf_free(&f->out);
+		uring_io_free(f);
 	}
 	if (st->br != NULL)
 		munmap(st->br, st->br_len);
@@ -819,15 +850,15 @@ uring_kind_of(int fd, int mask)
 static void
 uring_drop_accepts(struct uring_fd *f)
 {
-	while (f->acc->len > 0) {
-		close(f->acc->fds[f->acc->head++]);
-		f->acc->len--;
+	while (f->io->acc.len > 0) {
+		close(f->io->acc.fds[f->io->acc.head++]);
+		f->io->acc.len--;
 	}
-	if (f->acc->over != -1)
-		close(f->acc->over);
-	f->acc->over = -1;
-	f->acc->head = 0;
-	f->acc->err = 0;
+	if (f->io->acc.over != -1)
+		close(f->io->acc.over);
+	f->io->acc.over = -1;
+	f->io->acc.head = 0;
+	f->io->acc.err = 0;
 }
 
 static int
@@ -847,28 +878,21 @@ uring_add(struct uring_state *st, int fd, int new_mask)
 		return 0;
 	}
 	gen = (f->gen + 1) & URING_GEN_MASK;	/* the rest is stale */
-	buf_free(&f->in);
-	buf_free(&f->out);
-	if (f->acc != NULL) {
-		uring_drop_accepts(f);
-		free(f->acc->fds);
-		free(f->acc);
-	}
-	memset(f, 0, offsetof(struct uring_fd, in));
+	uring_io_free(f);
+	memset(f, 0, sizeof(*f));
 	f->gen = gen;
 	f->touched = touched;
 	f->kind = uring_kind_of(fd, new_mask);
-	buf_init(&f->in, URING_RECV_CAP);
-	buf_init(&f->out, URING_SEND_MAX);
-	f->acc = NULL;
-	if (f->kind == URING_LISTENER) {
-		if ((f->acc = calloc(1, sizeof(*f->acc))) == NULL) {
+	if (f->kind != URING_POLLED) {
+		if ((f->io = calloc(1, sizeof(*f->io))) == NULL) {
 			f->kind = URING_NONE;
 			return -1;
 		}
-		f->acc->over = -1;
+		buf_init(&f->io->in, URING_RECV_CAP);
+		buf_init(&f->io->out, URING_SEND_MAX);
+		f->io->acc.over = -1;
 	}
-	f->mask = new_mask;
+	f->mask = (uint8_t)new_mask;
 	uring_touch(st, fd);
 	return 0;
 }
@@ -1037,18 +1061,18 @@ uring_recv(int fd, void *p, size_t n, int flags)
 
 	if (f == NULL || f->kind != URING_SOCKET)
 		return recv(fd, p, n, flags);
-	if ((k = buf_len(&f->in)) > 0) {
+	if ((k = buf_len(&f->io->in)) > 0) {
 		if (k > n)
 			k = n;
-		memcpy(p, buf_head(&f->in), k);
-		buf_consume(&f->in, k);
-		if (buf_len(&f->in) == 0)
-			buf_shrink(&f->in, 0);
+		memcpy(p, buf_head(&f->io->in), k);
+		buf_consume(&f->io->in, k);
+		if (buf_len(&f->io->in) == 0)
+			buf_shrink(&f->io->in, 0);
 		uring_touch(uring_the, fd);	/* below the mark: read on */
 		return (ssize_t)k;
 	}
-	if (f->rerr != 0) {
-		errno = f->rerr;
+	if (f->io->rerr != 0) {
+		errno = f->io->rerr;
 		return -1;
 	}
 	if (f->eof)
@@ -1066,16 +1090,16 @@ uring_send_now(int fd, struct uring_fd *f)
 {
 	ssize_t n;
 
-	while (buf_len(&f->out) > 0) {
-		n = send(fd, buf_head(&f->out), buf_len(&f->out),
+	while (buf_len(&f->io->out) > 0) {
+		n = send(fd, buf_head(&f->io->out), buf_len(&f->io->out),
 		    MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0)
-			buf_consume(&f->out, (size_t)n);
+			buf_consume(&f->io->out, (size_t)n);
 		else if (n == -1 && errno == EINTR)
 			continue;
 		else {
 			if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK)
-				f->werr = errno;
+				f->io->werr = errno;
 			return;
 		}
 	}
@@ -1089,8 +1113,8 @@ uring_send(int fd, const void *p, size_t n, int flags)
 
 	if (f == NULL || f->kind != URING_SOCKET)
 		return send(fd, p, n, flags);
-	if (f->werr != 0) {
-		errno = f->werr;
+	if (f->io->werr != 0) {
+		errno = f->io->werr;
 		return -1;
 	}
 	if (f->closing || f->shut_wr) {
@@ -1102,15 +1126,15 @@ uring_send(int fd, const void *p, size_t n, int flags)
 	 * client_queue() sends before it calls anyone slow.  Hand the slot
 	 * to the kernel's send buffer directly, as the other drivers' send()
 	 * would (nothing of it is in flight, so the order holds). */
-	if ((room = uring_send_room(f)) == 0 && f->inflight == 0)
+	if ((room = uring_send_room(f)) == 0 && f->io->inflight == 0)
 		uring_send_now(fd, f);
 	if ((room = uring_send_room(f)) == 0) {
-		errno = f->werr != 0 ? f->werr : EAGAIN;
+		errno = f->io->werr != 0 ? f->io->werr : EAGAIN;
 		return -1;
 	}
 	if (n > room)
 		n = room;
-	if (buf_append(&f->out, p, n) == -1)
+	if (buf_append(&f->io->out, p, n) == -1)
 		return -1;		/* ENOMEM */
 	uring_touch(uring_the, fd);	/* the next wait submits it */
 	return (ssize_t)n;
@@ -1125,11 +1149,12 @@ uring_accept(int fd, struct sockaddr *sa, socklen_t *len)
 
 	if (f == NULL || f->kind != URING_LISTENER)
 		return accept(fd, sa, len);
-	a = f->acc;
+	a = &f->io->acc;
 	if (a->len > 0) {
 		cfd = a->fds[a->head++];
 		if (--a->len == 0)
 			a->head = 0;
+		uring_touch(uring_the, fd);	/* below the mark: accept on */
 		if (sa != NULL && len != NULL &&
 		    getpeername(cfd, sa, len) == -1)
 			*len = 0;
@@ -1169,7 +1194,7 @@ uring_shutdown(int fd, int how)
 	struct uring_fd *f = uring_get(uring_the, fd);
 
 	if (f == NULL || f->kind != URING_SOCKET || how != SHUT_WR ||
-	    (buf_len(&f->out) == 0 && f->inflight == 0))
+	    (buf_len(&f->io->out) == 0 && f->io->inflight == 0))
 		return shutdown(fd, how);
 	f->shut_wr = true;		/* after the last byte of the slot */
 	return 0;
@@ -1191,15 +1216,25 @@ uring_close(int fd)
 	}
 	f->mask = 0;
 	f->pready = 0;
-	if (f->req == URING_IDLE && f->inflight == 0 &&
-	    buf_len(&f->out) == 0) {
+	if (f->kind == URING_POLLED) {
+		uring_service(st, fd);	/* its poll is cancelled */
+		uring_close_now(st, fd);
+		return 0;
+	}
+	if (f->io->inflight == 0 && buf_len(&f->io->out) == 0) {
+		/* Nothing to send: the recv (or accept) is cancelled by
+		 * user_data, which names no fd, so the number may go now.
+		 * The kernel lets the socket go when the cancel lands, at the
+		 * next wait; its late completions are stale. */
+		if (f->req == URING_ARMED)
+			uring_cancel(st, fd, f->armed);
 		uring_close_now(st, fd);
 		return 0;
 	}
 	f->closing = true;
 	f->closing_slot = st->nclosing;
 	st->closing[st->nclosing++] = fd;
-	f->close_by_ms = uring_now_ms() + URING_CLOSE_MS;
+	f->io->close_by_ms = uring_now_ms() + URING_CLOSE_MS;
 	uring_touch(st, fd);
 	return 0;
 }
