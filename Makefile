@@ -11,7 +11,7 @@ CC	?= cc
 CFLAGS	?= -O2 -g
 WARN	 = -std=c11 -Wall -Wextra -Wpedantic
 ALL_CPPFLAGS = -Iinclude -Ibench -D_DEFAULT_SOURCE $(CPPFLAGS)
-ALL_CFLAGS   = $(WARN) $(CFLAGS)
+ALL_CFLAGS   = $(WARN) -pthread $(CFLAGS)
 ALL_LDFLAGS  = $(LDFLAGS)
 
 # SANITIZE=1 builds everything again under ASan+UBSan in its own tree, so
