@@ -16,6 +16,7 @@ static Suite *(*const all_suites[])(void) = {
 	net_suite,
 	client_suite,
 	integration_suite,
+	blocking_suite,
 	io_suite,
 	faults_suite,
 	harden_suite,

@@ -459,6 +459,25 @@ tu_server_log_count(struct tu_server *s, const char *needle)
 	return count;
 }
 
+long long
+tu_server_stat(struct tu_server *s, const char *event, const char *key)
+{
+	const char *log = tu_server_log(s), *line = NULL, *p;
+	char needle[64];
+	size_t len;
+
+	snprintf(needle, sizeof(needle), "stats event=%s ", event);
+	for (p = log; (p = strstr(p, needle)) != NULL; p++)
+		line = p;
+	if (line == NULL)
+		return -1;
+	len = strcspn(line, "\n");
+	snprintf(needle, sizeof(needle), " %s=", key);
+	if ((p = strstr(line, needle)) == NULL || p > line + len)
+		return -1;
+	return strtoll(p + strlen(needle), NULL, 10);
+}
+
 void
 tu_server_free(struct tu_server *s)
 {
@@ -956,4 +975,20 @@ const char *
 tu_driver_name(int i)
 {
 	return io_drivers[i]->name;
+}
+
+bool
+tu_driver_serves_chat(int i)
+{
+	return io_serves_chat(io_drivers[i]);
+}
+
+bool
+tu_skip_unless_chat(int i, const char *test)
+{
+	if (tu_driver_serves_chat(i))
+		return false;
+	fprintf(stderr, "skipped: %s with --io %s: the driver serves %s mode "
+	    "only\n", test, tu_driver_name(i), io_modes(io_drivers[i]));
+	return true;
 }

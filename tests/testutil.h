@@ -83,6 +83,9 @@ int	tu_server_wait_log(struct tu_server *s, const char *needle,
 	    int timeout_ms);
 /* Count the occurrences of needle in the stderr log. */
 int	tu_server_log_count(struct tu_server *s, const char *needle);
+/* key=N from the last "stats event=EVENT " line of the log; -1 if none. */
+long long tu_server_stat(struct tu_server *s, const char *event,
+	    const char *key);
 /* Stop (SIGKILL) if still running and free everything. */
 void	tu_server_free(struct tu_server *s);
 
@@ -165,6 +168,17 @@ void	tu_close_all(int *fds, int n);
 int	tu_ndrivers(void);
 /* Name of io_drivers[i]. */
 const char *tu_driver_name(int i);
+/* Whether io_drivers[i] serves chat mode (fork and thread echo only). */
+bool	tu_driver_serves_chat(int i);
+/* A chat test meets a driver that serves echo only: say so on stderr and
+ * return true, so the test can return; the run shows every skip. */
+bool	tu_skip_unless_chat(int i, const char *test);
+
+/* Start of a chat-only loop test: skip (printed) for echo-only drivers. */
+#define TU_CHAT_ONLY(i) do { \
+	if (tu_skip_unless_chat((i), __func__)) \
+		return; \
+} while (0)
 
 /* ---- check conveniences ----------------------------------------------- */
 
