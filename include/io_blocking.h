@@ -56,6 +56,8 @@ struct blocking_model {
 	 * shutdown deadline has passed. */
 	void	(*stop)(struct blocking_server *bs, bool force);
 	bool	fd_bound;	/* connections share our fd table */
+	bool	closed_by_reap;	/* reap() counts stats.closed (fork: a child
+				 * counts as closed once it is reaped) */
 	bool	cpu_children;	/* add reaped children's CPU to the stats */
 };
 
@@ -67,6 +69,7 @@ struct blocking_server {
 	int	tally_rd, tally_wr;
 	struct stats stats;
 	int64_t	start_ms;
+	uint64_t tallies;	/* records read from the tally pipe */
 	int64_t	last_refuse_log_ms;
 	bool	child_exited;	/* SIGCHLD seen: the model should reap */
 };

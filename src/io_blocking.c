@@ -274,7 +274,9 @@ blocking_read_tallies(struct blocking_server *bs)
 	struct blocking_tally t;
 
 	while (read(bs->tally_rd, &t, sizeof(t)) == (ssize_t)sizeof(t)) {
-		bs->stats.closed++;
+		bs->tallies++;
+		if (!bs->model->closed_by_reap)
+			bs->stats.closed++;
 		bs->stats.bytes_in += t.bytes_in;
 		bs->stats.bytes_out += t.bytes_out;
 		bs->stats.wouldblock += t.wouldblock;
@@ -328,6 +330,8 @@ blocking_wait(struct blocking_server *bs, const sigset_t *during_wait,
 		blocking_child_exited = 0;
 		bs->child_exited = true;
 	}
+	/* Reap first: a child writes its tally before it exits, so every
+	 * child reaped now has its tally in the pipe already. */
 	bs->model->reap(bs);
 	blocking_read_tallies(bs);
 	if (bs->listen_fd != -1 && (pfd[0].revents & POLLIN) &&

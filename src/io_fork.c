@@ -26,10 +26,12 @@
  * reaps it.  PR_SET_PDEATHSIG makes a child go too if the parent dies
  * without the chance to forward anything (SIGKILL).
  *
- * Counters: accepted, rejected and sweeps are the parent's own; closed,
+ * Counters: accepted, rejected, sweeps and closed (children reaped) are
+ * the parent's own, so clients + closed + rejected = accepted at any time;
  * bytes_in, bytes_out, wouldblock and timeouts are summed from the tallies
- * of the children that have finished (a live child's bytes are counted
- * when it ends); cpu_user/cpu_sys are the parent's plus its reaped
+ * of the children that have finished (a child writes its tally before it
+ * exits, so a reaped child's is always in; a live child's bytes are
+ * counted when it ends); cpu_user/cpu_sys are the parent's plus its reaped
  * children's (getrusage RUSAGE_CHILDREN).
  */
 #define _GNU_SOURCE		/* prctl's PR_SET_PDEATHSIG */
@@ -150,6 +152,7 @@ fork_reap(struct blocking_server *bs)
 	bs->child_exited = false;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		fork_forget(st, pid);
+		bs->stats.closed++;
 		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
 			log_warn("process %d of a connection died of signal %d",
 			    (int)pid, WTERMSIG(status));
@@ -170,6 +173,7 @@ fork_stop(struct blocking_server *bs, bool force)
 	 * here so none outlives us as a zombie. */
 	for (i = 0; i < st->npids; i++)
 		(void)waitpid(st->pids[i], NULL, 0);
+	bs->stats.closed += st->npids;
 	st->npids = 0;
 }
 
@@ -180,6 +184,7 @@ static const struct blocking_model fork_model = {
 	.reap = fork_reap,
 	.stop = fork_stop,
 	.fd_bound = false,	/* each child has its own fd table */
+	.closed_by_reap = true,
 	.cpu_children = true,
 };
 

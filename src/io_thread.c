@@ -112,7 +112,7 @@ thread_live(struct blocking_server *bs)
 {
 	struct thread_state *st = bs->state;
 
-	return (size_t)(st->started - bs->stats.closed);
+	return (size_t)(st->started - bs->tallies);
 }
 
 static void
