@@ -47,24 +47,6 @@ bl_echo(int fd, const char *msg)
 	ck_assert(memcmp(back, msg, n) == 0);
 }
 
-/* The children of pid, as /proc lists them; their number. */
-static int
-bl_children(pid_t pid, int *out, int max)
-{
-	char path[64];
-	FILE *f;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid,
-	    (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	while (n < max && fscanf(f, "%d", &out[n]) == 1)
-		n++;
-	fclose(f);
-	return n;
-}
-
 /* The state letter of pid from /proc/PID/stat ('Z': zombie), 0 if gone. */
 static char
 bl_state(int pid)
@@ -84,22 +66,18 @@ bl_state(int pid)
 	return p[2];
 }
 
-/* "Threads:" of /proc/PID/status, -1 if unreadable. */
-static int
-bl_threads(pid_t pid)
+/* Poll /proc until the server is back to want threads. */
+static void
+bl_wait_threads(long want, const char *when)
 {
-	char path[64], line[256];
-	int n = -1;
-	FILE *f;
+	int64_t deadline = tu_now_ms() + TU_WAIT;
+	long n;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "Threads: %d", &n) == 1)
-			break;
-	fclose(f);
-	return n;
+	while ((n = tu_proc_status(srv.pid, "Threads")) != want) {
+		ck_assert_msg(tu_now_ms() < deadline, "%ld threads, want %ld, "
+		    "%s", n, want, when);
+		usleep(10 * 1000);	/* polling /proc */
+	}
 }
 
 /*
@@ -118,7 +96,7 @@ START_TEST(test_fork_no_zombie)
 		fd = tu_connect(srv.port);
 		ck_assert_int_ge(fd, 0);
 		bl_echo(fd, "are you a process?");
-		n = bl_children(srv.pid, kids, 64);
+		n = tu_children(srv.pid, kids, 64);
 		ck_assert_msg(n == 1, "connection %d: %d children", i, n);
 		old[i] = kids[0];
 		ck_assert_int_ne(bl_state(old[i]), 'Z');
@@ -132,7 +110,7 @@ START_TEST(test_fork_no_zombie)
 		}
 	}
 	deadline = tu_now_ms() + TU_WAIT;
-	while ((n = bl_children(srv.pid, kids, 64)) != 0) {
+	while ((n = tu_children(srv.pid, kids, 64)) != 0) {
 		ck_assert_msg(tu_now_ms() < deadline, "%d children (state %c) "
 		    "left after every client went", n, bl_state(kids[0]));
 		usleep(10 * 1000);	/* polling /proc */
@@ -153,25 +131,19 @@ END_TEST
 START_TEST(test_thread_no_leak)
 {
 	enum { N = 50 };
-	int fds[N], i, n;
-	int64_t deadline;
+	int fds[N], i;
 
 	bl_start("thread", NULL);
-	ck_assert_int_eq(bl_threads(srv.pid), 1);
+	ck_assert_int_eq(tu_proc_status(srv.pid, "Threads"), 1);
 	for (i = 0; i < N; i++) {
 		fds[i] = tu_connect(srv.port);
 		ck_assert_int_ge(fds[i], 0);
 	}
 	for (i = 0; i < N; i++)
 		bl_echo(fds[i], "are you a thread?");
-	ck_assert_int_eq(bl_threads(srv.pid), 1 + N);
+	ck_assert_int_eq(tu_proc_status(srv.pid, "Threads"), 1 + N);
 	tu_close_all(fds, N);
-	deadline = tu_now_ms() + TU_WAIT;
-	while ((n = bl_threads(srv.pid)) != 1) {
-		ck_assert_msg(tu_now_ms() < deadline, "%d threads left after "
-		    "every client went", n);
-		usleep(10 * 1000);	/* polling /proc */
-	}
+	bl_wait_threads(1, "after every client went");
 	/* And again: the slots and stacks are reused, not piled up. */
 	for (i = 0; i < N; i++) {
 		fds[i] = tu_connect(srv.port);
@@ -179,12 +151,7 @@ START_TEST(test_thread_no_leak)
 		bl_echo(fds[i], "again");
 	}
 	tu_close_all(fds, N);
-	deadline = tu_now_ms() + TU_WAIT;
-	while ((n = bl_threads(srv.pid)) != 1) {
-		ck_assert_msg(tu_now_ms() < deadline, "%d threads left after "
-		    "the second round", n);
-		usleep(10 * 1000);	/* polling /proc */
-	}
+	bl_wait_threads(1, "after the second round");
 	ck_assert_int_eq(tu_server_stop(&srv, SIGTERM, TU_WAIT), 0);
 	ck_assert_int_eq(tu_server_stat(&srv, "final", "closed"), 2 * N);
 }

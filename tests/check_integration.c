@@ -611,24 +611,6 @@ START_TEST(test_it_echo_max_clients)
 }
 END_TEST
 
-/* The pids of pid's children (fork's connection processes); n of them. */
-static int
-it_children(pid_t pid, int *out, int max)
-{
-	char path[64];
-	FILE *f;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid,
-	    (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return 0;
-	while (n < max && fscanf(f, "%d", &out[n]) == 1)
-		n++;
-	fclose(f);
-	return n;
-}
-
 /* SIGTERM with live echo clients: one idle, one mid-echo, one that sends
  * without reading (the server blocked in send() or holding its output).
  * All are closed, the server exits 0 within its 2 s shutdown deadline
@@ -653,7 +635,7 @@ START_TEST(test_it_echo_sigterm_live)
 	TU_OK(tu_set_nonblocking(fds[2], true));
 	(void)!send(fds[2], blob, sizeof(blob), MSG_NOSIGNAL);
 	TU_SEND(fds[1], "half of a");
-	nkids = it_children(srv.pid, kids, 8);
+	nkids = tu_children(srv.pid, kids, 8);
 	t0 = tu_now_ms();
 	ck_assert_int_eq(tu_server_stop(&srv, SIGTERM, 5000), 0);
 	ck_assert_msg(tu_now_ms() - t0 < 4000, "exit took %lld ms",

@@ -959,6 +959,45 @@ tu_close_all(int *fds, int n)
 	}
 }
 
+/* ---- /proc ------------------------------------------------------------ */
+
+int
+tu_children(pid_t pid, int *out, int max)
+{
+	char path[64];
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid,
+	    (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (n < max && fscanf(f, "%d", &out[n]) == 1)
+		n++;
+	fclose(f);
+	return n;
+}
+
+long
+tu_proc_status(pid_t pid, const char *key)
+{
+	char path[64], line[256];
+	size_t klen = strlen(key);
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+			v = strtol(line + klen + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
 /* ---- drivers ---------------------------------------------------------- */
 
 int

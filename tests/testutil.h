@@ -98,6 +98,15 @@ void	tu_server_free(struct tu_server *s);
 int	tu_run(const char *bin, const char *const args[], char **out,
 	    char **err, int timeout_ms);
 
+/* ---- /proc ------------------------------------------------------------ */
+
+/* The pids of pid's children as /proc lists them (at most max); how many,
+ * -1 if unreadable. */
+int	tu_children(pid_t pid, int *out, int max);
+/* The number after "key:" in /proc/PID/status (e.g. "Threads"), -1 if
+ * unreadable. */
+long	tu_proc_status(pid_t pid, const char *key);
+
 /* ---- sockets ---------------------------------------------------------- */
 
 /* Blocking TCP connection to 127.0.0.1:port with 10 s SO_RCVTIMEO and
