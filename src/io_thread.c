@@ -89,7 +89,12 @@ thread_start(struct blocking_server *bs, int fd)
 
 	pthread_mutex_lock(&st->lock);
 	/* live() < --max-clients, and a slot is freed before its tally is
-	 * sent, so there is always one. */
+	 * sent, so there is always one; checked all the same. */
+	if (st->nfree == 0) {
+		pthread_mutex_unlock(&st->lock);
+		errno = EAGAIN;
+		return -1;
+	}
 	slot = st->free_slots[--st->nfree];
 	conn = &st->conns[slot];
 	conn->bs = bs;
