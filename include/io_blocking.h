@@ -55,14 +55,13 @@ struct blocking_model {
 	/* Shut every connection down: !force at SIGTERM, force when the
 	 * shutdown deadline has passed. */
 	void	(*stop)(struct blocking_server *bs, bool force);
-	bool	fd_bound;	/* connections share our fd table */
 	bool	closed_by_reap;	/* reap() counts stats.closed (fork: a child
 				 * counts as closed once it is reaped) */
 	bool	cpu_children;	/* add reaped children's CPU to the stats */
 };
 
 struct blocking_server {
-	struct config cfg;	/* max_clients may be lowered to fit */
+	struct config cfg;	/* main has fitted max_clients to the fd limit */
 	const struct blocking_model *model;
 	void   *state;		/* the model's */
 	int	listen_fd;

@@ -35,9 +35,6 @@
 #define BLOCKING_LISTEN_BACKLOG	1024
 /* Connections taken off the listener per wakeup. */
 #define BLOCKING_ACCEPT_BATCH	256
-/* fds kept back from --max-clients when connections share our fd table:
- * the listener, the tally pipe, stdio. */
-#define BLOCKING_FD_RESERVE	16
 
 static volatile sig_atomic_t blocking_stop_requested;
 static volatile sig_atomic_t blocking_stats_requested;
@@ -185,34 +182,6 @@ blocking_install_signals(sigset_t *during_wait)
 	 * child and thread too. */
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
-}
-
-/* Connections that share our fd table need an fd each: raise the soft
- * limit to the hard one and lower --max-clients to what fits. */
-static void
-blocking_fit_fd_limit(struct blocking_server *bs)
-{
-	struct rlimit rl;
-	long fit;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
-		return;
-	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
-			getrlimit(RLIMIT_NOFILE, &rl);
-	}
-	fit = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1U << 20) ?
-	    1L << 20 : (long)rl.rlim_cur - BLOCKING_FD_RESERVE;
-	if (fit < 1)
-		fit = 1;
-	if (bs->cfg.max_clients > fit) {
-		log_info("--max-clients lowered from %ld to %ld: the open file "
-		    "limit is %ld and %d fds are kept in reserve",
-		    bs->cfg.max_clients, fit, fit + BLOCKING_FD_RESERVE,
-		    BLOCKING_FD_RESERVE);
-		bs->cfg.max_clients = fit;
-	}
 }
 
 /* Drop a connection we cannot serve.  Echo mode is 8-bit clean, so, as in
@@ -397,8 +366,6 @@ blocking_serve(const struct config *cfg, const struct blocking_model *model,
 	bs.state = state;
 	bs.listen_fd = bs.tally_rd = bs.tally_wr = -1;
 	bs.start_ms = blocking_now_ms();
-	if (model->fd_bound)
-		blocking_fit_fd_limit(&bs);
 	if (blocking_setup(&bs, err) == -1) {
 		fprintf(stderr, "pollserv: %s\n", err);
 		return 1;

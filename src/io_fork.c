@@ -183,7 +183,6 @@ static const struct blocking_model fork_model = {
 	.live = fork_live,
 	.reap = fork_reap,
 	.stop = fork_stop,
-	.fd_bound = false,	/* each child has its own fd table */
 	.closed_by_reap = true,
 	.cpu_children = true,
 };

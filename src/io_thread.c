@@ -148,7 +148,6 @@ static const struct blocking_model thread_model = {
 	.live = thread_live,
 	.reap = thread_reap,
 	.stop = thread_stop,
-	.fd_bound = true,	/* every connection is an fd of ours */
 	.cpu_children = false,
 };
 

@@ -3,7 +3,9 @@
 #include <stdlib.h>
 
 #include "io.h"
+#include "listen.h"
 #include "log.h"
+#include "loop.h"
 #include "options.h"
 #include "server.h"
 
@@ -35,16 +37,17 @@ main(int argc, char **argv)
 		    "chat (try --mode echo)\n", cfg.io->name, io_modes(cfg.io));
 		return 2;
 	}
+	listen_fit_fd_limit(&cfg);
 	if (cfg.io->serve != NULL)
 		return cfg.io->serve(&cfg);
 	if (server_init(&srv, &cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "pollserv: %s\n", err);
 		return 1;
 	}
-	server_install_signals(&srv);
+	loop_install_signals(&srv);
 	log_listening(srv.listen_name, cfg.mode == MODE_CHAT ? "chat" : "echo",
 	    srv.io->name);
-	rc = server_run(&srv);
+	rc = loop_run(&srv);
 	server_free(&srv);
 	return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -92,6 +92,9 @@ options_usage(FILE *out)
 	    "USR1 prints a stats line.\n");
 }
 
+static enum options_result options_error(char *err, size_t errlen,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 static enum options_result
 options_error(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -208,12 +211,12 @@ options_parse(int argc, char **argv, struct config *cfg, char *err,
 	 * buffer, or a client would be dropped as a slow reader for a long
 	 * line or a /who it did nothing wrong to receive. */
 	if (cfg->mode == MODE_CHAT &&
-	    (cfg->max_outbuf < cfg->max_line + CHAT_NICK_MAX + 8 ||
+	    (cfg->max_outbuf < cfg->max_line + CHAT_RELAY_EXTRA ||
 	    cfg->max_outbuf < CHAT_REPLY_MAX))
 		return options_error(err, errlen,
 		    "--max-outbuf (%zu) must be at least %d and at least "
 		    "--max-line + %d in chat mode", cfg->max_outbuf,
-		    CHAT_REPLY_MAX, CHAT_NICK_MAX + 8);
+		    CHAT_REPLY_MAX, CHAT_RELAY_EXTRA);
 	cfg->verbosity = verbosity;
 	return OPTIONS_RUN;
 }

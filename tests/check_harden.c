@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chat.h"
 #include "check_suites.h"
 #include "testutil.h"
 
@@ -215,7 +216,7 @@ START_TEST(test_timeouts)
 		if (!slow_done && (n = recv(slow, line, sizeof(line) - 1,
 		    MSG_PEEK)) > 0) {
 			line[n] = '\0';
-			if (strstr(line, "! line timeout\n") != NULL) {
+			if (strstr(line, CHAT_LINE_TIMEOUT) != NULL) {
 				t_line = tu_now_ms() - t0;
 				slow_done = true;
 			}
@@ -228,11 +229,11 @@ START_TEST(test_timeouts)
 	ck_assert_msg(t_line >= 900 && t_line <= 2600, "%s: line timeout "
 	    "after %lld ms", drv, (long long)t_line);
 	TU_OK(tu_set_nonblocking(slow, false));
-	ck_assert_msg(hd_wait_line(slow, "! line timeout\n", TU_WAIT) == 0,
+	ck_assert_msg(hd_wait_line(slow, CHAT_LINE_TIMEOUT, TU_WAIT) == 0,
 	    "%s: %s", drv, tu_error());
 	TU_OK(tu_wait_closed(slow, TU_WAIT, NULL));
 	/* The silent one was told and closed. */
-	ck_assert_msg(hd_wait_line(idle, "! idle timeout\n", TU_WAIT) == 0,
+	ck_assert_msg(hd_wait_line(idle, CHAT_IDLE_TIMEOUT, TU_WAIT) == 0,
 	    "%s: %s", drv, tu_error());
 	TU_OK(tu_wait_closed(idle, TU_WAIT, NULL));
 	/* The talker is still here: its last partial line goes through. */
@@ -348,7 +349,7 @@ START_TEST(test_nofile_at_start)
 	TU_OK(tu_chat_join_all(s.port, fds, NULL, 24));
 	extra = tu_connect(s.port);
 	ck_assert_int_ne(extra, -1);
-	TU_EXPECT_LINE(extra, "! server full\n");
+	TU_EXPECT_LINE(extra, CHAT_SERVER_FULL);
 	TU_EXPECT_EOF(extra);
 	close(extra);
 	TU_SEND(fds[0], "still fine\n");
@@ -400,7 +401,7 @@ START_TEST(test_emfile)
 		int fd = tu_connect(s.port);
 
 		ck_assert_int_ne(fd, -1);
-		TU_EXPECT_LINE(fd, "! server full\n");
+		TU_EXPECT_LINE(fd, CHAT_SERVER_FULL);
 		TU_EXPECT_EOF(fd);
 		close(fd);
 		refused++;
@@ -938,7 +939,7 @@ START_TEST(test_strace_inject)
 		    tu_server_log(&s));
 	/* Quit. */
 	TU_SEND(fds[1], "/quit\n");
-	TU_EXPECT_LINE(fds[1], "* bye\n");
+	TU_EXPECT_LINE(fds[1], CHAT_BYE);
 	TU_EXPECT_EOF(fds[1]);
 	TU_EXPECT_LINE(fds[0], "* guest2 left\n");
 	TU_EXPECT_LINE(fds[2], "* guest2 left\n");

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chat.h"
 #include "check_suites.h"
 #include "options.h"
 #include "testutil.h"
@@ -95,15 +96,15 @@ START_TEST(test_it_chat_session)
 	TU_SEND(fds[1], "hi alice\r\n");
 	EXPECT_ALL(fds, 3, 1, "<guest2> hi alice\n");
 	TU_SEND(fds[1], "/nick alice\n");
-	TU_EXPECT_LINE(fds[1], "! nick taken\n");
+	TU_EXPECT_LINE(fds[1], CHAT_NICK_TAKEN);
 	TU_SEND(fds[1], "/nick no way\n");
-	TU_EXPECT_LINE(fds[1], "! invalid nick\n");
+	TU_EXPECT_LINE(fds[1], CHAT_INVALID_NICK);
 	TU_SEND(fds[1], "/who\n");
 	TU_EXPECT_LINE(fds[1], "* users (3): alice guest2 guest3\n");
 	TU_SEND(fds[2], "/dance\n");
-	TU_EXPECT_LINE(fds[2], "! unknown command\n");
+	TU_EXPECT_LINE(fds[2], CHAT_UNKNOWN_COMMAND);
 	TU_SEND(fds[2], "/quit\n");
-	TU_EXPECT_LINE(fds[2], "* bye\n");
+	TU_EXPECT_LINE(fds[2], CHAT_BYE);
 	TU_EXPECT_EOF(fds[2]);
 	close(fds[2]);
 	fds[2] = -1;
@@ -193,11 +194,11 @@ START_TEST(test_it_quit_and_exit)
 	it_start(_i, NULL, NULL);
 	it_join(fds, 3);
 	TU_SEND(fds[2], "/quit\nnever relayed\n");
-	TU_EXPECT_LINE(fds[2], "* bye\n");
+	TU_EXPECT_LINE(fds[2], CHAT_BYE);
 	TU_EXPECT_EOF(fds[2]);
 	EXPECT_ALL(fds, 2, -1, "* guest3 left\n");
 	TU_SEND(fds[1], "exit\nnor this\n");
-	TU_EXPECT_LINE(fds[1], "* bye\n");
+	TU_EXPECT_LINE(fds[1], CHAT_BYE);
 	TU_EXPECT_EOF(fds[1]);
 	TU_EXPECT_LINE(fds[0], "* guest2 left\n");
 	TU_EXPECT_SILENCE(fds[0]);
@@ -224,7 +225,7 @@ START_TEST(test_it_quit_then_junk)
 	memset(buf + 6, 'j', junk);
 	/* The junk is no line (no LF): nothing of it may be relayed. */
 	TU_OK(tu_send_all(fds[1], buf, junk + 6));
-	TU_EXPECT_LINE(fds[1], "* bye\n");
+	TU_EXPECT_LINE(fds[1], CHAT_BYE);
 	TU_EXPECT_EOF(fds[1]);
 	TU_EXPECT_LINE(fds[0], "* guest2 left\n");
 	TU_EXPECT_SILENCE(fds[0]);
@@ -318,7 +319,7 @@ START_TEST(test_it_max_clients)
 	it_join(fds, 2);
 	c = tu_connect(srv.port);
 	ck_assert_int_ge(c, 0);
-	TU_EXPECT_LINE(c, "! server full\n");
+	TU_EXPECT_LINE(c, CHAT_SERVER_FULL);
 	TU_EXPECT_EOF(c);
 	close(c);
 	TU_EXPECT_SILENCE(fds[0]);
@@ -329,7 +330,7 @@ START_TEST(test_it_max_clients)
 	TU_EXPECT_LINE(fds[0], "* guest2 left\n");
 	c = tu_chat_connect(srv.port, nick, sizeof(nick));
 	ck_assert_msg(c >= 0, "%s", tu_error());
-	snprintf(want, sizeof(want), "* %s joined\n", nick);
+	snprintf(want, sizeof(want), CHAT_FMT_JOINED, nick);
 	TU_EXPECT_LINE(fds[0], want);
 	close(c);
 	tu_close_all(fds, 2);
@@ -687,8 +688,8 @@ START_TEST(test_it_sigterm)
 	TU_SEND(fds[0], "last words\n");
 	TU_EXPECT_LINE(fds[1], "<guest1> last words\n");
 	ck_assert_int_eq(kill(srv.pid, SIGTERM), 0);
-	TU_EXPECT_LINE(fds[0], "* server shutting down\n");
-	TU_EXPECT_LINE(fds[1], "* server shutting down\n");
+	TU_EXPECT_LINE(fds[0], CHAT_SHUTTING_DOWN);
+	TU_EXPECT_LINE(fds[1], CHAT_SHUTTING_DOWN);
 	TU_EXPECT_EOF(fds[0]);
 	TU_EXPECT_EOF(fds[1]);
 	ck_assert_int_eq(tu_server_stop(&srv, 0, TU_WAIT), 0);

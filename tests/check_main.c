@@ -15,6 +15,7 @@ static Suite *(*const all_suites[])(void) = {
 	options_suite,
 	net_suite,
 	client_suite,
+	room_suite,
 	integration_suite,
 	blocking_suite,
 	io_suite,

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "chat.h"
 #include "check_suites.h"
 #include "testutil.h"
 
@@ -330,7 +331,7 @@ START_TEST(test_scale_select_ceiling)
 	scale_connect(cs, n, srv.port);
 	TU_OK(scale_wait(cs, n, SCALE_FIRST_LINE, NULL, SCALE_WAIT));
 	for (i = 0; i < n; i++) {
-		if (strcmp(cs[i].first, "! server full\n") == 0) {
+		if (strcmp(cs[i].first, CHAT_SERVER_FULL) == 0) {
 			full++;
 			continue;
 		}
@@ -401,7 +402,7 @@ START_TEST(test_scale_fd_limit)
 	TU_OK(scale_wait(cs, SCALE_LOW_CLIENTS, SCALE_FIRST_LINE, NULL,
 	    SCALE_WAIT));
 	for (i = 0; i < SCALE_LOW_CLIENTS; i++) {
-		if (strcmp(cs[i].first, "! server full\n") == 0)
+		if (strcmp(cs[i].first, CHAT_SERVER_FULL) == 0)
 			full++;
 		else if (strncmp(cs[i].first, "* welcome, you are ", 19) == 0)
 			welcomed++;

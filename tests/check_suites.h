@@ -18,6 +18,7 @@ Suite	*parse_suite(void);
 Suite	*options_suite(void);
 Suite	*net_suite(void);
 Suite	*client_suite(void);
+Suite	*room_suite(void);
 Suite	*integration_suite(void);
 Suite	*blocking_suite(void);
 Suite	*lg_hist_suite(void);

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chat.h"
 #include "io.h"
 #include "testutil.h"
 
@@ -922,7 +923,7 @@ tu_chat_join_all(int port, int *fds, char (*nicks)[TU_NICK_LEN], int n)
 			goto fail;
 		if (nicks != NULL)
 			memcpy(nicks[i], nick, sizeof(nick));
-		snprintf(want, sizeof(want), "* %s joined\n", nick);
+		snprintf(want, sizeof(want), CHAT_FMT_JOINED, nick);
 		if (tu_expect_all(fds, i, -1, want, TU_WAIT) == -1)
 			goto fail;
 	}
