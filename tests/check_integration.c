@@ -558,6 +558,9 @@ START_TEST(test_it_echo_burst)
 	free(data);
 	free(back);
 	close(fd);
+}
+END_TEST
+
 /* SIGUSR1 until the stats line says key=want (the server may not have
  * seen a close yet); 0, or -1 with the last value in tu_error(). */
 static int
@@ -1023,6 +1026,9 @@ START_TEST(test_sigio_overflow)
 	ck_assert_int_eq(sscanf(p, " sigio_overflows=%llu", &overflows), 1);
 	ck_assert_msg(overflows > 0, "no overflow counted: %s",
 	    tu_server_log(&srv));
+}
+END_TEST
+
 /* A driver that serves echo only refuses chat at start-up: one line that
  * says which modes it serves, exit 2.  Every driver is looked at; the
  * ones serving chat must start in it (the table's chat rows cover them). */
