@@ -11,7 +11,7 @@ CC	?= cc
 CFLAGS	?= -O2 -g
 WARN	 = -std=c11 -Wall -Wextra -Wpedantic -Wformat=2
 ALL_CPPFLAGS = -Iinclude -Ibench -D_DEFAULT_SOURCE $(CPPFLAGS)
-ALL_CFLAGS   = $(WARN) $(CFLAGS)
+ALL_CFLAGS   = $(WARN) -pthread $(CFLAGS)
 ALL_LDFLAGS  = $(LDFLAGS)
 # liburing (2.3 or later) for the io_uring drivers; tests/ensure-deps.sh
 # installs liburing-dev.  Looked up once, with a fallback so an odd

@@ -7,6 +7,7 @@
 
 #include "sysio.h"
 
+struct config;
 struct stats;
 
 /* Interest and readiness bits. */
@@ -62,12 +63,25 @@ struct io_driver {
 	 * IO_WRITE when the driver can take more output.  The client state
 	 * machine is the same; only who makes the system calls changes. */
 	const struct sysio *sysio;
+	/*
+	 * A model that runs the whole server itself (a process or a thread
+	 * per client, blocking sockets) does not fit the four calls above:
+	 * it sets serve and leaves them NULL.  serve listens, prints the
+	 * listening line, runs until SIGTERM/SIGINT and returns the exit
+	 * code.  NULL for readiness drivers.
+	 */
+	int	(*serve)(const struct config *cfg);
 };
 
 extern const struct io_driver io_busy, io_select, io_poll, io_epoll,
-    io_backoff, io_sigio, io_uring_poll, io_uring_async;
+    io_backoff, io_sigio, io_uring_poll, io_uring_async, io_fork, io_thread;
 /* NULL-terminated, in the order --help lists them. */
 extern const struct io_driver *const io_drivers[];
 const struct io_driver *io_find(const char *name);
+/* Whether the driver serves chat mode: readiness drivers run the shared
+ * client state machine and serve both modes; models with serve() echo
+ * only.  io_modes() says which, for messages and --help. */
+bool	io_serves_chat(const struct io_driver *d);
+const char *io_modes(const struct io_driver *d);
 
 #endif

@@ -38,16 +38,21 @@ main(int argc, char **argv)
 		fprintf(stderr, "pollserv: --io %s: %s\n", cfg.io->name, err);
 		return 1;
 	}
+	if (cfg.mode == MODE_CHAT && !io_serves_chat(cfg.io)) {
+		fprintf(stderr, "pollserv: --io %s serves %s mode only, not "
+		    "chat (try --mode echo)\n", cfg.io->name, io_modes(cfg.io));
+		return 2;
+	}
 	listen_fit_fd_limit(&cfg);
+	if (cfg.io->serve != NULL)
+		return cfg.io->serve(&cfg);
 	if (server_init(&srv, &cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "pollserv: %s\n", err);
 		return 1;
 	}
 	loop_install_signals(&srv);
-	/* The one stdout line: tests and the bench read the port from it. */
-	printf("pollserv: listening on %s (mode %s, io %s)\n", srv.listen_name,
-	    cfg.mode == MODE_CHAT ? "chat" : "echo", srv.io->name);
-	fflush(stdout);
+	log_listening(srv.listen_name, cfg.mode == MODE_CHAT ? "chat" : "echo",
+	    srv.io->name);
 	rc = loop_run(&srv);
 	server_free(&srv);
 	return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;

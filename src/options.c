@@ -71,7 +71,7 @@ options_usage(FILE *out)
 	    "  -l, --listen ADDR       HOST:PORT, [V6]:PORT or PORT; port 0 picks one\n"
 	    "                          (default 127.0.0.1:4001)\n"
 	    "  -m, --mode MODE         chat (relay lines) or echo (default chat)\n"
-	    "  -i, --io DRIVER         I/O driver (default busy):\n");
+	    "  -i, --io DRIVER         I/O driver or model (default busy):\n");
 	for (d = io_drivers; *d != NULL; d++)
 		fprintf(out, "      %-10s %s\n", (*d)->name, (*d)->summary);
 	fprintf(out,
