@@ -25,4 +25,19 @@ int	uring_ring_open(struct io_uring *ring, unsigned sq_entries,
  */
 int	uring_ring_probe(char *why, size_t len);
 
+/* Completion slots for a driver that may see max_fds fds fire at once:
+ * between 4096 and 65536 (1 MiB of CQEs); past that the kernel keeps the
+ * overflow (IORING_FEAT_NODROP, which uring_ring_open requires). */
+unsigned uring_ring_cq_size(int max_fds);
+/* A free SQE, submitting what is queued if the ring is full; NULL with
+ * errno set if even that fails. */
+struct io_uring_sqe *uring_ring_sqe(struct io_uring *ring);
+/* timeout_ms as io_uring wants it in *ts; NULL for -1 (no timeout). */
+struct __kernel_timespec *uring_ring_timeout(int timeout_ms,
+	    struct __kernel_timespec *ts);
+/* Hand every CQE the ring holds to one(arg, cqe), and those the kernel
+ * kept in overflow too. */
+void	uring_ring_reap(struct io_uring *ring,
+	    void (*one)(void *arg, const struct io_uring_cqe *cqe), void *arg);
+
 #endif

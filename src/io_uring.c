@@ -98,8 +98,6 @@
 #include "uring_ring.h"
 
 #define URING_SQ		1024	/* SQEs queued between submits */
-#define URING_CQ_MIN		4096
-#define URING_CQ_MAX		65536
 #define URING_BUF_SIZE		4096	/* one provided buffer */
 #define URING_BUFS_MIN		64	/* provided buffers: a power of 2 */
 #define URING_BUFS_MAX		256	/* 1 MiB, touched at start-up */
@@ -248,29 +246,13 @@ uring_touch(struct uring_state *st, int fd)
 
 /* ---- the ring ------------------------------------------------------------ */
 
-/* A free SQE, submitting what is queued if the ring is full. */
-static struct io_uring_sqe *
-uring_sqe(struct uring_state *st)
-{
-	struct io_uring_sqe *sqe;
-	int rc;
-
-	if ((sqe = io_uring_get_sqe(&st->ring)) != NULL)
-		return sqe;
-	if ((rc = io_uring_submit(&st->ring)) < 0) {
-		log_warn("io uring: submit: %s", strerror(-rc));
-		return NULL;
-	}
-	return io_uring_get_sqe(&st->ring);
-}
-
 static void
 uring_cancel(struct uring_state *st, int fd, enum uring_op op)
 {
 	struct io_uring_sqe *sqe;
 	uint64_t target = uring_data(st, op, fd);
 
-	if ((sqe = uring_sqe(st)) == NULL)
+	if ((sqe = uring_ring_sqe(&st->ring)) == NULL)
 		return;
 	io_uring_prep_cancel64(sqe, target, 0);
 	io_uring_sqe_set_data64(sqe, URING_CANCEL | target);
@@ -390,7 +372,7 @@ uring_service_socket(struct uring_state *st, int fd)
 
 	want = (f->mask & IO_READ) && !f->closing && !f->eof && f->io->rerr == 0 &&
 	    buf_len(&f->io->in) < URING_RECV_HIGH;
-	if (want && f->req == URING_IDLE && (sqe = uring_sqe(st)) != NULL) {
+	if (want && f->req == URING_IDLE && (sqe = uring_ring_sqe(&st->ring)) != NULL) {
 		io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
 		sqe->flags |= IOSQE_BUFFER_SELECT;
 		sqe->buf_group = URING_BGID;
@@ -406,7 +388,7 @@ uring_service_socket(struct uring_state *st, int fd)
 	if (f->io->werr != 0)
 		buf_consume(&f->io->out, buf_len(&f->io->out));
 	if (buf_len(&f->io->out) > 0 && f->io->inflight == 0 &&
-	    (sqe = uring_sqe(st)) != NULL) {
+	    (sqe = uring_ring_sqe(&st->ring)) != NULL) {
 		f->io->inflight = buf_len(&f->io->out);
 		io_uring_prep_send(sqe, fd, buf_head(&f->io->out), f->io->inflight,
 		    MSG_NOSIGNAL);
@@ -436,7 +418,7 @@ uring_service_listener(struct uring_state *st, int fd)
 	 * with the other drivers.  Out of fds, readiness instead. */
 	want = f->mask != 0 && a->err == 0 && a->over == -1 &&
 	    (a->polling ? f->pready == 0 : a->len < URING_ACCEPT_HIGH);
-	if (want && f->req == URING_IDLE && (sqe = uring_sqe(st)) != NULL) {
+	if (want && f->req == URING_IDLE && (sqe = uring_ring_sqe(&st->ring)) != NULL) {
 		f->armed = a->polling ? URING_OP_POLL : URING_OP_ACCEPT;
 		if (a->polling)
 			io_uring_prep_poll_add(sqe, fd, POLLIN);
@@ -468,7 +450,7 @@ uring_service_polled(struct uring_state *st, int fd)
 
 	/* One shot, armed again each wait once reported: level-triggered. */
 	if (f->mask != 0 && f->req == URING_IDLE && f->pready == 0 &&
-	    (sqe = uring_sqe(st)) != NULL) {
+	    (sqe = uring_ring_sqe(&st->ring)) != NULL) {
 		io_uring_prep_poll_add(sqe, fd, uring_poll_events(f->mask));
 		io_uring_sqe_set_data64(sqe, uring_data(st, URING_OP_POLL, fd));
 		f->req = URING_ARMED;
@@ -617,7 +599,7 @@ more:
 }
 
 static void
-uring_complete(struct uring_state *st, const struct io_uring_cqe *cqe)
+uring_complete_one(struct uring_state *st, const struct io_uring_cqe *cqe)
 {
 	uint64_t data = io_uring_cqe_get_data64(cqe);
 	enum uring_op op = (enum uring_op)(data >> 60 & 7);
@@ -664,29 +646,23 @@ uring_complete(struct uring_state *st, const struct io_uring_cqe *cqe)
 	uring_touch(st, fd);
 }
 
-/* Take every CQE, and any the kernel kept in overflow; buffers go back. */
+/* One CQE; the buffer it used (stale or not) goes back to the ring. */
+static void
+uring_complete(void *arg, const struct io_uring_cqe *cqe)
+{
+	struct uring_state *st = arg;
+
+	uring_complete_one(st, cqe);
+	if (cqe->flags & IORING_CQE_F_BUFFER)
+		uring_recycle(st, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+}
+
+/* Take every CQE; the buffers they used go back to the ring. */
 static void
 uring_reap(struct uring_state *st)
 {
-	struct io_uring_cqe *cqe;
-	unsigned head, n;
-
-	for (;;) {
-		n = 0;
-		io_uring_for_each_cqe(&st->ring, head, cqe) {
-			uring_complete(st, cqe);
-			if (cqe->flags & IORING_CQE_F_BUFFER)
-				uring_recycle(st, cqe->flags >>
-				    IORING_CQE_BUFFER_SHIFT);
-			n++;
-		}
-		io_uring_cq_advance(&st->ring, n);
-		uring_recycle_flush(st);
-		if (!io_uring_cq_has_overflow(&st->ring))
-			break;
-		if (io_uring_get_events(&st->ring) < 0)
-			break;
-	}
+	uring_ring_reap(&st->ring, uring_complete, st);
+	uring_recycle_flush(st);
 }
 
 /* ---- the driver interface ------------------------------------------------ */
@@ -746,10 +722,7 @@ uring_create(const struct io_config *cfg)
 	}
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return NULL;
-	cq = cfg->max_fds > URING_CQ_MAX ? URING_CQ_MAX :
-	    (unsigned)(cfg->max_fds > 0 ? cfg->max_fds : 1);
-	if (cq < URING_CQ_MIN)
-		cq = URING_CQ_MIN;
+	cq = uring_ring_cq_size(cfg->max_fds);
 	if (uring_grow(st, 63) == -1)
 		goto fail;
 	if (uring_ring_open(&st->ring, URING_SQ, cq, why, sizeof(why)) == -1) {
@@ -797,10 +770,8 @@ uring_flush_closing(struct uring_state *st)
 		}
 		if (st->nclosing == 0)
 			break;
-		ts.tv_sec = left / 1000;
-		ts.tv_nsec = (long long)(left % 1000) * 1000000;
-		(void)io_uring_submit_and_wait_timeout(&st->ring, &cqe, 1, &ts,
-		    NULL);
+		(void)io_uring_submit_and_wait_timeout(&st->ring, &cqe, 1,
+		    uring_ring_timeout((int)left, &ts), NULL);
 		uring_reap(st);
 	}
 }
@@ -1014,21 +985,12 @@ uring_wait(void *state, int timeout_ms, bool last_sweep_idle,
 		due = uring_close_deadlines(st);
 		if (due != -1 && (timeout_ms < 0 || due < timeout_ms))
 			timeout_ms = due + 1;
-		if (hot || timeout_ms == 0) {
-			ts.tv_sec = 0;
-			ts.tv_nsec = 0;
-			tsp = &ts;
-		} else if (timeout_ms > 0) {
-			ts.tv_sec = timeout_ms / 1000;
-			ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
-			tsp = &ts;
-		} else
-			tsp = NULL;
+		tsp = uring_ring_timeout(hot ? 0 : timeout_ms, &ts);
 		/* The sweep's sends go out and the next completions come in,
 		 * in one io_uring_enter.  Not sleeping, enter anyway: liburing
 		 * skips the call when a CQE is waiting, and the kernel would
 		 * not run the completions it has queued for us. */
-		if (tsp == &ts && ts.tv_sec == 0 && ts.tv_nsec == 0)
+		if (tsp != NULL && ts.tv_sec == 0 && ts.tv_nsec == 0)
 			rc = io_uring_submit_and_get_events(&st->ring);
 		else
 			rc = io_uring_submit_and_wait_timeout(&st->ring, &cqe, 1,

@@ -47,7 +47,7 @@
  * - POLLHUP and POLLERR come whatever was asked for; they are passed on
  *   as whatever the fd is registered for, as in the epoll driver.
  * - The completion ring is sized for every fd firing at once
- *   (URING_POLL_CQ_MAX at most); past that the kernel keeps the overflow
+ *   (65536 at most, uring_ring_cq_size); past that the kernel keeps the overflow
  *   (IORING_FEAT_NODROP, required) and the driver flushes it.
  * - If io_uring cannot be set up (kernel.io_uring_disabled, a seccomp
  *   filter, an old kernel), the probe says why in one line and pollserv
@@ -67,8 +67,6 @@
 #include "uring_ring.h"
 
 #define URING_POLL_SQ		1024	/* SQEs queued between submits */
-#define URING_POLL_CQ_MIN	4096
-#define URING_POLL_CQ_MAX	65536	/* 1 MiB of CQEs */
 /* A multishot poll that keeps ending with an error is not re-armed for
  * ever. */
 #define URING_POLL_REARMS	3
@@ -141,10 +139,7 @@ uring_poll_create(const struct io_config *cfg)
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return NULL;
 	st->stats = cfg->stats;
-	cq = cfg->max_fds > URING_POLL_CQ_MAX ? URING_POLL_CQ_MAX :
-	    (unsigned)(cfg->max_fds > 0 ? cfg->max_fds : 1);
-	if (cq < URING_POLL_CQ_MIN)
-		cq = URING_POLL_CQ_MIN;
+	cq = uring_ring_cq_size(cfg->max_fds);
 	if (uring_poll_grow(st, 63) == -1)
 		goto fail;
 	if (uring_ring_open(&st->ring, URING_POLL_SQ, cq, why,
@@ -180,30 +175,12 @@ uring_poll_destroy(void *state)
 	free(st);
 }
 
-/* A free SQE, submitting what is queued if the ring is full. */
-static struct io_uring_sqe *
-uring_poll_sqe(struct uring_poll_state *st)
-{
-	struct io_uring_sqe *sqe;
-	int rc;
-
-	if ((sqe = io_uring_get_sqe(&st->ring)) != NULL)
-		return sqe;
-	if ((rc = io_uring_submit(&st->ring)) < 0) {
-		errno = -rc;
-		return NULL;
-	}
-	if ((sqe = io_uring_get_sqe(&st->ring)) == NULL)
-		errno = EBUSY;
-	return sqe;
-}
-
 static int
 uring_poll_arm(struct uring_poll_state *st, int fd)
 {
 	struct io_uring_sqe *sqe;
 
-	if ((sqe = uring_poll_sqe(st)) == NULL)
+	if ((sqe = uring_ring_sqe(&st->ring)) == NULL)
 		return -1;
 	io_uring_prep_poll_multishot(sqe, fd,
 	    uring_poll_events(st->fds[fd].mask));
@@ -218,7 +195,7 @@ uring_poll_update(struct uring_poll_state *st, int fd)
 	struct io_uring_sqe *sqe;
 	uint64_t data = uring_poll_data(st, fd);
 
-	if ((sqe = uring_poll_sqe(st)) == NULL)
+	if ((sqe = uring_ring_sqe(&st->ring)) == NULL)
 		return -1;
 	io_uring_prep_poll_update(sqe, data, 0,
 	    uring_poll_events(st->fds[fd].mask),
@@ -249,7 +226,7 @@ uring_poll_modify(void *state, int fd, int old_mask, int new_mask)
 	if (new_mask == 0) {
 		if (cur == 0)
 			return 0;
-		if ((sqe = uring_poll_sqe(st)) == NULL)
+		if ((sqe = uring_ring_sqe(&st->ring)) == NULL)
 			return -1;
 		/* Not POLL_REMOVE: that fails with EALREADY while the poll
 		 * is firing, and a poll left armed would keep the closed
@@ -299,9 +276,9 @@ uring_poll_mark(struct uring_poll_state *st, int fd, int mask)
 
 /* One completion: a poll event, a poll that ended, or a failed update. */
 static void
-uring_poll_complete(struct uring_poll_state *st,
-    const struct io_uring_cqe *cqe)
+uring_poll_complete(void *arg, const struct io_uring_cqe *cqe)
 {
+	struct uring_poll_state *st = arg;
 	uint64_t data = io_uring_cqe_get_data64(cqe);
 	struct uring_poll_fd *f;
 	int fd, want, mask = 0;
@@ -352,27 +329,6 @@ uring_poll_complete(struct uring_poll_state *st,
 		mask &= want;
 	if (mask != 0)
 		uring_poll_mark(st, fd, mask);
-}
-
-/* Take every CQE the ring holds, and any the kernel kept in overflow. */
-static void
-uring_poll_reap(struct uring_poll_state *st)
-{
-	struct io_uring_cqe *cqe;
-	unsigned head, n;
-
-	for (;;) {
-		n = 0;
-		io_uring_for_each_cqe(&st->ring, head, cqe) {
-			uring_poll_complete(st, cqe);
-			n++;
-		}
-		io_uring_cq_advance(&st->ring, n);
-		if (!io_uring_cq_has_overflow(&st->ring))
-			break;
-		if (io_uring_get_events(&st->ring) < 0)
-			break;
-	}
 }
 
 /* Move up to max_fired ready fds into fired[], oldest first. */
@@ -432,19 +388,10 @@ uring_poll_wait(void *state, int timeout_ms, bool last_sweep_idle,
 	st->ncarry = 0;
 	for (;;) {
 		/* Leftovers from a full fired[] mean no sleeping. */
-		if (st->npending > 0 || timeout_ms == 0) {
-			ts.tv_sec = 0;
-			ts.tv_nsec = 0;
-			tsp = &ts;
-		} else if (timeout_ms > 0) {
-			ts.tv_sec = timeout_ms / 1000;
-			ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
-			tsp = &ts;
-		} else
-			tsp = NULL;
+		tsp = uring_ring_timeout(st->npending > 0 ? 0 : timeout_ms, &ts);
 		rc = io_uring_submit_and_wait_timeout(&st->ring, &cqe, 1, tsp,
 		    NULL);
-		uring_poll_reap(st);
+		uring_ring_reap(&st->ring, uring_poll_complete, st);
 		n = uring_poll_fill(st, fired, max_fired);
 		if (n > 0)
 			return n;

@@ -147,3 +147,60 @@ uring_ring_probe(char *why, size_t len)
 	}
 	return 0;
 }
+
+unsigned
+uring_ring_cq_size(int max_fds)
+{
+	unsigned cq = max_fds > 65536 ? 65536 :
+	    (unsigned)(max_fds > 0 ? max_fds : 1);
+
+	return cq < 4096 ? 4096 : cq;
+}
+
+struct io_uring_sqe *
+uring_ring_sqe(struct io_uring *ring)
+{
+	struct io_uring_sqe *sqe;
+	int rc;
+
+	if ((sqe = io_uring_get_sqe(ring)) != NULL)
+		return sqe;
+	if ((rc = io_uring_submit(ring)) < 0) {
+		errno = -rc;
+		return NULL;
+	}
+	if ((sqe = io_uring_get_sqe(ring)) == NULL)
+		errno = EBUSY;
+	return sqe;
+}
+
+struct __kernel_timespec *
+uring_ring_timeout(int timeout_ms, struct __kernel_timespec *ts)
+{
+	if (timeout_ms < 0)
+		return NULL;
+	ts->tv_sec = timeout_ms / 1000;
+	ts->tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
+	return ts;
+}
+
+void
+uring_ring_reap(struct io_uring *ring,
+    void (*one)(void *arg, const struct io_uring_cqe *cqe), void *arg)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, n;
+
+	for (;;) {
+		n = 0;
+		io_uring_for_each_cqe(ring, head, cqe) {
+			one(arg, cqe);
+			n++;
+		}
+		io_uring_cq_advance(ring, n);
+		if (!io_uring_cq_has_overflow(ring))
+			break;
+		if (io_uring_get_events(ring) < 0)
+			break;
+	}
+}
