@@ -13,6 +13,12 @@ WARN	 = -std=c11 -Wall -Wextra -Wpedantic -Wformat=2
 ALL_CPPFLAGS = -Iinclude -Ibench -D_DEFAULT_SOURCE $(CPPFLAGS)
 ALL_CFLAGS   = $(WARN) $(CFLAGS)
 ALL_LDFLAGS  = $(LDFLAGS)
+# hiredis (the chat bus, src/bus.c): Debian's libhiredis-dev.  Looked up
+# when a recipe runs, after `deps` may have installed it.
+HIREDIS_CFLAGS = $(shell pkg-config --cflags hiredis 2>/dev/null || echo -I/usr/include/hiredis)
+HIREDIS_LIBS   = $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis)
+ALL_CPPFLAGS += $(HIREDIS_CFLAGS)
+LDLIBS	+= $(HIREDIS_LIBS)
 
 # SANITIZE=1 builds everything again under ASan+UBSan in its own tree, so
 # the two builds never mix objects.
