@@ -70,6 +70,9 @@ void	bus_free(struct bus *b);
 bool	bus_up(const struct bus *b);
 /* fd is one of the bus's sockets: handle its readiness and return true. */
 bool	bus_dispatch(struct bus *b, int fd, int mask);
+/* Write what is queued for Redis now, as far as the socket takes it,
+ * instead of at the next writability event. */
+void	bus_flush(struct bus *b);
 /* Reconnect when the backoff is over; give up a connect that hangs. */
 void	bus_tick(struct bus *b, int64_t now_ms);
 /* Publish len bytes to the room's channel; -1 (counted as dropped) if the

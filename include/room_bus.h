@@ -39,6 +39,8 @@ struct room_bus *room_bus_new(struct room *room, struct client_ctx *ctx,
 void	room_bus_free(struct room_bus *rb);
 /* fd is a bus socket: handle it and return true. */
 bool	room_bus_dispatch(struct room_bus *rb, int fd, int mask);
+/* Send what was published this sweep (end of loop_settle). */
+void	room_bus_flush(struct room_bus *rb);
 /* Once a second: heartbeat, silent nodes, answers overdue, reconnect. */
 void	room_bus_tick(struct room_bus *rb);
 void	room_bus_format_stats(const struct room_bus *rb, char *out,

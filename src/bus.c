@@ -29,6 +29,8 @@
 /* The final flush at exit waits at most this long for Redis to take the
  * last notices (this node's users leaving). */
 #define BUS_FINAL_FLUSH_MS	200
+/* Reaching the output cap is logged at most this often. */
+#define BUS_CAP_LOG_MS		10000
 
 struct bus_conn {
 	struct bus *bus;
@@ -49,6 +51,7 @@ struct bus {
 	bool	ever_up;		/* a later up is a reconnect */
 	bool	failed;			/* a callback saw the link die */
 	bool	capped;			/* output is at the cap: dropping */
+	int64_t	cap_logged_ms;		/* when that was last logged */
 	int64_t	connect_started_ms;	/* 0: not connecting */
 	int64_t	retry_at_ms;		/* 0: no retry scheduled */
 	int64_t	backoff_ms;
@@ -361,6 +364,16 @@ bus_dispatch(struct bus *b, int fd, int mask)
 }
 
 void
+bus_flush(struct bus *b)
+{
+	if (b->pub.ac == NULL || !(b->pub.ac->c.flags & REDIS_CONNECTED) ||
+	    sdslen(b->pub.ac->c.obuf) == 0)
+		return;
+	redisAsyncHandleWrite(b->pub.ac);
+	bus_settle(b);
+}
+
+void
 bus_tick(struct bus *b, int64_t now_ms)
 {
 	if (!b->up && b->connect_started_ms > 0 &&
@@ -385,18 +398,21 @@ bus_may_send(struct bus *b)
 		return false;
 	queued = sdslen(b->pub.ac->c.obuf);
 	if (queued >= b->cfg.max_outbuf) {
-		if (!b->capped)
+		/* The kernel takes a little now and then from a stalled
+		 * Redis, so the cap comes and goes: say it once a while. */
+		if (!b->capped && (b->cap_logged_ms == 0 ||
+		    bus_now_ms() - b->cap_logged_ms >= BUS_CAP_LOG_MS)) {
 			log_warn("bus: %zu bytes queued for redis (the cap): "
-			    "not relaying to the bus until it catches up",
-			    queued);
+			    "not relaying to the bus until it catches up "
+			    "(%" PRIu64 " dropped so far)", queued,
+			    b->stats.dropped);
+			b->cap_logged_ms = bus_now_ms();
+		}
 		b->capped = true;
 		return false;
 	}
-	if (b->capped && queued <= b->cfg.max_outbuf / 2) {
-		log_warn("bus: redis caught up; relaying again (%" PRIu64
-		    " messages dropped so far)", b->stats.dropped);
+	if (b->capped && queued <= b->cfg.max_outbuf / 2)
 		b->capped = false;
-	}
 	return true;
 }
 

@@ -161,6 +161,10 @@ loop_settle(struct server *srv)
 		loop_flush(srv);
 		loop_reap(srv);
 	}
+	/* What the sweep published goes to Redis now, not a sweep later:
+	 * the other nodes see a line about as soon as the local peers. */
+	if (srv->bus_room != NULL)
+		room_bus_flush(srv->bus_room);
 }
 
 /* ---- one sweep ---------------------------------------------------------- */

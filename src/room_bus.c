@@ -8,6 +8,8 @@
  *	P nick		left			R old new	renamed
  *	H		heartbeat		S	"who is there?" (a node
  *	M nick...	roster: the sender's users, the answer to S
+ *	G token n	guest<n> is this node's client `token` (the sender
+ *			reads it; see rb_script_guest)
  *
  * Every node turns L/J/P/R into exactly the bytes room.c sends for a
  * local member.  Redis keys: "<room>:nick:<lowercased nick>" holds the
@@ -47,12 +49,18 @@
 #define RB_BATCH	64
 
 /* INCR until a free guest<N> is found (a Redis that restarted has lost
- * the counter but the nodes still hold their names), and claim it. */
+ * the counter but the nodes still hold their names), claim it, and
+ * publish "G token n" in the same step.  The client joins when that
+ * message comes back on our subscription, not when the reply comes on
+ * the other connection: then every message published before it was
+ * already delivered to the members before it, and none after it is
+ * missed, so a newcomer's view starts exactly at its join. */
 static const char rb_script_guest[] =
     "for i = 1, 16 do "
     "local n = redis.call('INCR', KEYS[1]) "
     "if redis.call('SET', ARGV[1] .. 'guest' .. n, ARGV[2], 'NX', 'PX', "
-    "ARGV[3]) then return n end "
+    "ARGV[3]) then redis.call('PUBLISH', ARGV[4], ARGV[5] .. n) "
+    "return n end "
     "end return 0";
 /* Keep (or take back) each key: 1 if this node holds it now, 0 if
  * another node does. */
@@ -86,6 +94,8 @@ struct rb_pending {
 	struct room_bus *rb;
 	struct client *c;
 	enum rb_wait wait;
+	bool	in_flight;		/* hiredis holds it: frees it on reply */
+	uint64_t token;			/* guest waits: the "G" message's */
 	int	tries;
 	int64_t	deadline_ms;
 	char	nick[CHAT_NICK_MAX + 1];	/* RB_WAIT_NICK: the new one */
@@ -105,6 +115,7 @@ struct room_bus {
 	struct rb_peer **peers;
 	size_t	npeers;
 	struct rb_pending *pending;	/* clients held for an answer */
+	uint64_t next_token;
 	char   *msg;			/* one outgoing message is built here */
 	size_t	msg_size;
 	bool	told_lost;		/* "* bus lost" sent, "restored" due */
@@ -214,6 +225,7 @@ rb_pending_new(struct room_bus *rb, struct client *c, enum rb_wait wait)
 	p->c = c;
 	p->wait = wait;
 	p->deadline_ms = rb->ctx->now_ms + RB_ANSWER_MS;
+	p->token = ++rb->next_token;
 	p->next = rb->pending;
 	if (rb->pending != NULL)
 		rb->pending->prev = p;
@@ -244,8 +256,9 @@ rb_pending_detach(struct rb_pending *p)
 static int
 rb_ask_guest(struct room_bus *rb, struct rb_pending *p)
 {
-	const char *argv[7];
-	size_t argvlen[7];
+	const char *argv[9];
+	size_t argvlen[9];
+	char marker[RB_NODE_LEN + 32];
 
 	argv[0] = "EVAL";
 	argv[1] = rb_script_guest;
@@ -261,8 +274,16 @@ rb_ask_guest(struct room_bus *rb, struct rb_pending *p)
 	argvlen[4] = strlen(rb->nick_prefix);
 	argvlen[5] = RB_NODE_LEN;
 	argvlen[6] = strlen(rb->ttl_arg);
+	argv[7] = bus_room_name(rb->bus);
+	argvlen[7] = strlen(argv[7]);
+	argvlen[8] = (size_t)snprintf(marker, sizeof(marker), "%s G %llu ",
+	    rb->node, (unsigned long long)p->token);
+	argv[8] = marker;
 	p->tries++;
-	return bus_command(rb->bus, rb_on_answer, p, 7, argv, argvlen);
+	if (bus_command(rb->bus, rb_on_answer, p, 9, argv, argvlen) == -1)
+		return -1;
+	p->in_flight = true;
+	return 0;
 }
 
 /* Hold c while Redis picks a guest name for it; false if it cannot be
@@ -317,6 +338,7 @@ rb_claim(void *self, struct client *c, const char *nick, size_t len)
 		free(p);
 		return false;
 	}
+	p->in_flight = true;
 	c->proto_data = p;
 	client_hold(c);
 	return true;
@@ -386,22 +408,56 @@ rb_answer(struct room_bus *rb, struct rb_pending *p, struct client *c,
 	client_resume(c);
 }
 
+/* Nobody waits for p and hiredis is done with it. */
+static void
+rb_pending_done(struct rb_pending *p)
+{
+	if (p->c == NULL && !p->in_flight)
+		free(p);
+}
+
 static void
 rb_on_answer(void *privdata, struct redisReply *reply)
 {
 	struct rb_pending *p = privdata;
 	struct client *c = p->c;
 
-	if (c != NULL) {
+	p->in_flight = false;
+	/* A guest number is acted on when its "G" message arrives
+	 * (rb_on_guest_message); here only a failure is. */
+	if (c != NULL && (p->wait == RB_WAIT_NICK || reply == NULL ||
+	    reply->type != REDIS_REPLY_INTEGER || reply->integer <= 0))
 		rb_answer(p->rb, p, c, reply);
-		if (p->c != NULL)
-			return;		/* asked again: p lives on */
-	} else if (p->wait == RB_WAIT_NICK && reply != NULL &&
-	    reply->type == REDIS_REPLY_STATUS) {
-		/* Won a nick nobody here wants any more. */
-		rb_release(p->rb, p->nick);
-	}
-	free(p);
+	else if (c == NULL && p->wait == RB_WAIT_NICK && reply != NULL &&
+	    reply->type == REDIS_REPLY_STATUS)
+		rb_release(p->rb, p->nick);	/* won, but nobody wants it */
+	rb_pending_done(p);
+}
+
+/* Our own "G token n" came back: the guest number for that client. */
+static void
+rb_on_guest_message(struct room_bus *rb, const char *p, const char *end)
+{
+	unsigned long long token = 0, n = 0;
+	struct rb_pending *w;
+	redisReply reply;
+	char text[48];
+
+	if ((size_t)(end - p) >= sizeof(text))
+		return;
+	memcpy(text, p, (size_t)(end - p));
+	text[end - p] = '\0';
+	if (sscanf(text, "%llu %llu", &token, &n) != 2)
+		return;
+	for (w = rb->pending; w != NULL && w->token != token; w = w->next)
+		;
+	if (w == NULL || w->wait == RB_WAIT_NICK)
+		return;			/* it gave up waiting meanwhile */
+	memset(&reply, 0, sizeof(reply));
+	reply.type = REDIS_REPLY_INTEGER;
+	reply.integer = (long long)n;
+	rb_answer(rb, w, w->c, &reply);
+	rb_pending_done(w);
 }
 
 /* ---- the proto table: room_proto with the waits in front ----------------- */
@@ -459,8 +515,10 @@ rb_on_leave(void *self, struct client *c)
 	struct rb_pending *p = c->proto_data;
 	bool joining = rb_waits_for_guest(c);
 
-	if (p != NULL)
+	if (p != NULL) {
 		rb_pending_detach(p);
+		rb_pending_done(p);
+	}
 	if (joining) {
 		c->member = false;	/* never joined: nobody to tell */
 		return;
@@ -624,8 +682,12 @@ rb_message(void *self, const char *msg, size_t len)
 
 	if (len < RB_NODE_LEN + 2 || msg[RB_NODE_LEN] != ' ')
 		return true;		/* not ours to read */
-	if (memcmp(msg, rb->node, RB_NODE_LEN) == 0)
-		return false;		/* our own, back from Redis */
+	if (memcmp(msg, rb->node, RB_NODE_LEN) == 0) {
+		/* Our own, back from Redis: only a guest marker matters. */
+		if (len > RB_NODE_LEN + 3 && msg[RB_NODE_LEN + 1] == 'G')
+			rb_on_guest_message(rb, msg + RB_NODE_LEN + 3, end);
+		return false;
+	}
 	if ((peer = rb_peer(rb, msg)) == NULL)
 		return true;
 	peer->last_heard_ms = rb->ctx->now_ms;
@@ -861,6 +923,7 @@ room_bus_free(struct room_bus *rb)
 		next = p->next;
 		p->c = NULL;
 		p->prev = p->next = NULL;
+		rb_pending_done(p);
 	}
 	rb->pending = NULL;
 	bus_free(rb->bus);
@@ -880,23 +943,32 @@ room_bus_dispatch(struct room_bus *rb, int fd, int mask)
 }
 
 void
+room_bus_flush(struct room_bus *rb)
+{
+	bus_flush(rb->bus);
+}
+
+void
 room_bus_tick(struct room_bus *rb)
 {
 	int64_t now = rb->ctx->now_ms;
-	struct rb_pending *p, *next;
+	struct rb_pending *p;
 	size_t i;
 
 	bus_tick(rb->bus, now);
 	/* An answer Redis owes for too long (a stalled server): decide as
 	 * if the bus were down; the late answer finds nobody waiting. */
-	for (p = rb->pending; p != NULL; p = next) {
-		next = p->next;
-		if (now >= p->deadline_ms) {
-			struct client *c = p->c;
-
-			p->tries = 99;	/* no second try */
-			rb_answer(rb, p, c, NULL);
+	for (p = rb->pending; p != NULL;) {
+		if (now < p->deadline_ms) {
+			p = p->next;
+			continue;
 		}
+		p->tries = 99;		/* no second try */
+		rb_answer(rb, p, p->c, NULL);
+		rb_pending_done(p);
+		/* Answering runs the client's waiting lines, which may
+		 * touch other waits: start over (p is off the list). */
+		p = rb->pending;
 	}
 	if (!bus_up(rb->bus))
 		return;		/* silence from the others means nothing */

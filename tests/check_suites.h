@@ -26,5 +26,6 @@ Suite	*lg_sched_suite(void);
 Suite	*lg_cpu_suite(void);
 Suite	*lg_report_suite(void);
 Suite	*loadgen_suite(void);
+Suite	*bus_suite(void);
 
 #endif
