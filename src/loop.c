@@ -152,19 +152,27 @@ loop_reap(struct server *srv)
 	reap->len = 0;
 }
 
+/* What the sweep published goes to Redis now, not a sweep later, and
+ * before the local clients' output: no node's client sees a line (or a
+ * welcome) before the other nodes could. */
+static void
+loop_flush_bus(struct server *srv)
+{
+	if (srv->bus_room != NULL)
+		room_bus_flush(srv->bus_room);
+}
+
 void
 loop_settle(struct server *srv)
 {
 	/* Flushing can close clients and reaping can queue output (left
 	 * notices), so go until both lists are empty. */
 	while (srv->ctx.flush.len > 0 || srv->ctx.reap.len > 0) {
+		loop_flush_bus(srv);
 		loop_flush(srv);
 		loop_reap(srv);
 	}
-	/* What the sweep published goes to Redis now, not a sweep later:
-	 * the other nodes see a line about as soon as the local peers. */
-	if (srv->bus_room != NULL)
-		room_bus_flush(srv->bus_room);
+	loop_flush_bus(srv);
 }
 
 /* ---- one sweep ---------------------------------------------------------- */

@@ -507,8 +507,14 @@ START_TEST(test_bus_redis_stalled)
 	ck_assert_msg(got == total / 1000 * 1009, "local reader got %zu of %zu",
 	    got, total / 1000 * 1009);
 	after = rss_kb(node[0].pid);
+#ifdef __SANITIZE_ADDRESS__
+	/* ASan keeps freed blocks in quarantine: RSS says nothing here. */
+	fprintf(stderr, "bus: RSS bound not checked under ASan (%ld -> %ld "
+	    "kB)\n", before, after);
+#else
 	ck_assert_msg(after - before < 16 * 1024, "RSS grew from %ld to %ld kB",
 	    before, after);
+#endif
 	TU_OK(tu_server_wait_log(&node[0], "(the cap)", TU_WAIT));
 	ck_assert_int_eq(tu_server_log_count(&node[0], "(the cap)"), 1);
 
