@@ -512,7 +512,7 @@ START_TEST(test_bus_redis_stalled)
 	fprintf(stderr, "bus: RSS bound not checked under ASan (%ld -> %ld "
 	    "kB)\n", before, after);
 #else
-	ck_assert_msg(after - before < 16 * 1024, "RSS grew from %ld to %ld kB",
+	ck_assert_msg(after - before < 8 * 1024, "RSS grew from %ld to %ld kB",
 	    before, after);
 #endif
 	TU_OK(tu_server_wait_log(&node[0], "(the cap)", TU_WAIT));
