@@ -85,9 +85,9 @@ options_usage(FILE *out)
 	    "  -l, --listen ADDR       HOST:PORT, [V6]:PORT or PORT; port 0 picks one\n"
 	    "                          (default 127.0.0.1:4001)\n"
 	    "  -m, --mode MODE         chat (relay lines) or echo (default chat)\n"
-	    "  -i, --io DRIVER         readiness driver (default busy):\n");
+	    "  -i, --io DRIVER         I/O driver or model (default busy):\n");
 	for (d = io_drivers; *d != NULL; d++)
-		fprintf(out, "        %-8s %s\n", (*d)->name, (*d)->summary);
+		fprintf(out, "      %-10s %s\n", (*d)->name, (*d)->summary);
 	fprintf(out,
 	    "      --max-clients N     connected clients at most (default 10000)\n"
 	    "      --max-line N        longest chat line, without LF (default 4096)\n"
@@ -319,6 +319,10 @@ options_parse(int argc, char **argv, struct config *cfg, char *err,
 		return options_error(err, errlen, "--workers %u in chat mode "
 		    "needs --bus, or the workers would be %u separate rooms",
 		    cfg->workers, cfg->workers);
+	if (cfg->workers > 1 && cfg->io->serve != NULL)
+		return options_error(err, errlen, "--workers needs a readiness "
+		    "driver; --io %s runs the whole server itself",
+		    cfg->io->name);
 	if (cfg->mode == MODE_ECHO && cfg->bus)
 		return options_error(err, errlen, "--bus shares a chat room; "
 		    "echo mode has none");

@@ -272,9 +272,8 @@ workers_run(struct config *cfg, workers_body_fn *body)
 			close(ws.port_fd);
 			return 1;
 		}
-	printf("pollserv: listening on %s (mode %s, io %s)\n", name,
-	    cfg->mode == MODE_CHAT ? "chat" : "echo", cfg->io->name);
-	fflush(stdout);
+	log_listening(name, cfg->mode == MODE_CHAT ? "chat" : "echo",
+	    cfg->io->name);
 	log_info("%u workers on %s", ws.n, name);
 	rc = workers_supervise(&ws);
 	free(ws.w);

@@ -17,6 +17,7 @@ static Suite *(*const all_suites[])(void) = {
 	client_suite,
 	room_suite,
 	integration_suite,
+	blocking_suite,
 	io_suite,
 	faults_suite,
 	harden_suite,

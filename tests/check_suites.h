@@ -20,6 +20,7 @@ Suite	*net_suite(void);
 Suite	*client_suite(void);
 Suite	*room_suite(void);
 Suite	*integration_suite(void);
+Suite	*blocking_suite(void);
 Suite	*lg_hist_suite(void);
 Suite	*lg_msg_suite(void);
 Suite	*lg_sched_suite(void);
