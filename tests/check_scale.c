@@ -275,6 +275,7 @@ START_TEST(test_scale_crowd)
 	int i, n = SCALE_CLIENTS;
 
 	TU_SKIP_UNAVAILABLE(d);
+	TU_CHAT_ONLY(d);
 
 	scale_raise_nofile(n + 64);
 	cs = calloc((size_t)n, sizeof(*cs));
@@ -400,6 +401,7 @@ START_TEST(test_scale_fd_limit)
 	int i, max, welcomed = 0, full = 0;
 
 	TU_SKIP_UNAVAILABLE(_i);
+	TU_CHAT_ONLY(_i);
 	if (access(prlimit, X_OK) == -1) {
 		fprintf(stderr, "check_scale: skipped fd-limit test for %s: "
 		    "no %s\n", io, prlimit);
