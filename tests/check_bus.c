@@ -224,6 +224,19 @@ expect_who(int fd, const char *head, const char *remote)
 	ck_assert_str_eq(sorted, remote);
 }
 
+/* guest1 and guest3 on node 0 (a, a2), guest2 on node 1 (b), each told
+ * of those who came after it. */
+static void
+three_clients(int *a, int *a2, int *b)
+{
+	*a = chat_connect(0, "guest1");
+	*b = chat_connect(1, "guest2");
+	TU_EXPECT_LINE(*a, "* guest2 joined\n");
+	*a2 = chat_connect(0, "guest3");
+	TU_EXPECT_LINE(*a, "* guest3 joined\n");
+	TU_EXPECT_LINE(*b, "* guest3 joined\n");
+}
+
 /* Welcome, join, relay, rename, who, leave: byte for byte what one node
  * sends, for peers on the other node. */
 START_TEST(test_bus_protocol_across_nodes)
@@ -232,12 +245,7 @@ START_TEST(test_bus_protocol_across_nodes)
 
 	SKIP_WITHOUT_REDIS();
 	nodes_start();
-	a = chat_connect(0, "guest1");
-	b = chat_connect(1, "guest2");
-	TU_EXPECT_LINE(a, "* guest2 joined\n");
-	a2 = chat_connect(0, "guest3");
-	TU_EXPECT_LINE(a, "* guest3 joined\n");
-	TU_EXPECT_LINE(b, "* guest3 joined\n");
+	three_clients(&a, &a2, &b);
 
 	TU_SEND(b, "hello from two\n");
 	TU_EXPECT_LINE(a, "<guest2> hello from two\n");
@@ -387,12 +395,7 @@ START_TEST(test_bus_redis_restart)
 
 	SKIP_WITHOUT_REDIS();
 	nodes_start();
-	a = chat_connect(0, "guest1");
-	b = chat_connect(1, "guest2");
-	TU_EXPECT_LINE(a, "* guest2 joined\n");
-	a2 = chat_connect(0, "guest3");
-	TU_EXPECT_LINE(a, "* guest3 joined\n");
-	TU_EXPECT_LINE(b, "* guest3 joined\n");
+	three_clients(&a, &a2, &b);
 	TU_SEND(a, "/nick alice\n");
 	TU_EXPECT_LINE(a, "* guest1 is now alice\n");
 	TU_EXPECT_LINE(a2, "* guest1 is now alice\n");
@@ -440,23 +443,6 @@ START_TEST(test_bus_redis_restart)
 }
 END_TEST
 
-static long
-rss_kb(pid_t pid)
-{
-	char path[64], line[256];
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmRSS: %ld", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 /* Redis stopped (SIGSTOP): the node's output to it stops at the cap, its
  * memory stays bounded, local chat goes on; after SIGCONT lines cross
  * again. */
@@ -474,13 +460,8 @@ START_TEST(test_bus_redis_stalled)
 	node_start(0, extra);
 	node_start(1, NULL);
 	TU_OK(tu_server_wait_log(&node[1], "is in room test", TU_WAIT));
-	a = chat_connect(0, "guest1");
-	b = chat_connect(1, "guest2");
-	TU_EXPECT_LINE(a, "* guest2 joined\n");
-	a2 = chat_connect(0, "guest3");
-	TU_EXPECT_LINE(a, "* guest3 joined\n");
-	TU_EXPECT_LINE(b, "* guest3 joined\n");
-	before = rss_kb(node[0].pid);
+	three_clients(&a, &a2, &b);
+	before = tu_rss_kb(node[0].pid);
 	kill(rs.pid, SIGSTOP);
 
 	/* 25 MB of 1000-byte lines from a, read by a2 as they come. */
@@ -506,7 +487,7 @@ START_TEST(test_bus_redis_stalled)
 	/* Every line reached the local reader ("<guest1> " + 999 + LF). */
 	ck_assert_msg(got == total / 1000 * 1009, "local reader got %zu of %zu",
 	    got, total / 1000 * 1009);
-	after = rss_kb(node[0].pid);
+	after = tu_rss_kb(node[0].pid);
 #ifdef __SANITIZE_ADDRESS__
 	/* ASan keeps freed blocks in quarantine: RSS says nothing here. */
 	fprintf(stderr, "bus: RSS bound not checked under ASan (%ld -> %ld "
