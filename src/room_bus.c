@@ -33,12 +33,13 @@
 #include "client.h"
 #include "log.h"
 #include "nickset.h"
+#include "peers.h"
 #include "proto.h"
 #include "room.h"
 #include "room_bus.h"
 #include "stats.h"
 
-#define RB_NODE_LEN	16
+#define RB_NODE_LEN	PEERS_ID_LEN
 /* A claim Redis has not answered by then is decided locally, as if the
  * bus were down (it is re-checked by the next heartbeat). */
 #define RB_ANSWER_MS	2000
@@ -76,11 +77,6 @@ static const char rb_script_release[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then "
     "return redis.call('DEL', KEYS[1]) end return 0";
 
-struct rb_peer {
-	char	id[RB_NODE_LEN + 1];
-	int64_t	last_heard_ms;
-};
-
 enum rb_wait {
 	RB_WAIT_GUEST,		/* a new client's guest name */
 	RB_WAIT_NICK,		/* /nick NAME */
@@ -111,9 +107,7 @@ struct room_bus {
 	char	ttl_arg[24];		/* ttl_ms as text, for the scripts */
 	char	nick_prefix[BUS_ROOM_MAX + 8];	/* "<room>:nick:" */
 	char	guest_key[BUS_ROOM_MAX + 8];	/* "<room>:guest" */
-	struct nickset remote;		/* other nodes' users -> rb_peer */
-	struct rb_peer **peers;
-	size_t	npeers;
+	struct peers peers;		/* the other nodes and their users */
 	struct rb_pending *pending;	/* clients held for an answer */
 	uint64_t next_token;
 	char   *msg;			/* one outgoing message is built here */
@@ -540,52 +534,6 @@ const struct proto room_bus_proto = {
 
 /* ---- other nodes ---------------------------------------------------------- */
 
-static struct rb_peer *
-rb_peer(struct room_bus *rb, const char *id)
-{
-	struct rb_peer *peer, **grown;
-	size_t i;
-
-	for (i = 0; i < rb->npeers; i++)
-		if (memcmp(rb->peers[i]->id, id, RB_NODE_LEN) == 0)
-			return rb->peers[i];
-	if ((peer = calloc(1, sizeof(*peer))) == NULL ||
-	    (grown = realloc(rb->peers, (rb->npeers + 1) *
-	    sizeof(*grown))) == NULL) {
-		free(peer);
-		return NULL;
-	}
-	memcpy(peer->id, id, RB_NODE_LEN);
-	rb->peers = grown;
-	rb->peers[rb->npeers++] = peer;
-	log_info("bus: node %s is in room %s", peer->id,
-	    bus_room_name(rb->bus));
-	return peer;
-}
-
-/* Forget peer i and its users: told "left" (a node that went silent), or
- * silently (we are rebuilding the picture after our own outage). */
-static void
-rb_peer_drop(struct room_bus *rb, size_t i, bool tell)
-{
-	struct rb_peer *peer = rb->peers[i];
-	const struct nickset_entry *e;
-	char nick[CHAT_NICK_MAX + 1];
-	size_t pos = 0;
-
-	while ((e = nickset_next(&rb->remote, &pos)) != NULL) {
-		if (e->owner != peer)
-			continue;
-		memcpy(nick, e->nick, e->len);
-		nick[e->len] = '\0';
-		nickset_remove(&rb->remote, nick, strlen(nick), peer);
-		if (tell)
-			room_tell_left(rb->room, NULL, nick);
-	}
-	rb->peers[i] = rb->peers[--rb->npeers];
-	free(peer);
-}
-
 /* One word of a message, NUL-terminated into out; false if it is not a
  * nick. */
 static bool
@@ -606,25 +554,10 @@ rb_word(const char **p, const char *end, char *out)
 	return true;
 }
 
-/* The other node's user is here, owned by peer. */
-static bool
-rb_remote_add(struct room_bus *rb, const char *nick, struct rb_peer *peer)
-{
-	void *owner = nickset_find(&rb->remote, nick, strlen(nick));
-
-	if (owner != NULL)
-		nickset_remove(&rb->remote, nick, strlen(nick), owner);
-	if (nickset_add(&rb->remote, nick, strlen(nick), peer) == -1) {
-		log_warn("bus: out of memory for the other nodes' nicks");
-		return false;
-	}
-	return owner == NULL;
-}
-
 static void rb_send_roster(struct room_bus *rb);
 
 static void
-rb_handle(struct room_bus *rb, struct rb_peer *peer, char kind, const char *p,
+rb_handle(struct room_bus *rb, struct peer *peer, char kind, const char *p,
     const char *end)
 {
 	char a[CHAT_NICK_MAX + 1], b[CHAT_NICK_MAX + 1];
@@ -639,19 +572,19 @@ rb_handle(struct room_bus *rb, struct rb_peer *peer, char kind, const char *p,
 		break;
 	case 'J':
 		if (rb_word(&p, end, a)) {
-			(void)rb_remote_add(rb, a, peer);
+			(void)peers_add_user(&rb->peers, a, peer);
 			room_tell_joined(rb->room, NULL, a);
 		}
 		break;
 	case 'P':
-		if (rb_word(&p, end, a) && nickset_remove(&rb->remote, a,
-		    strlen(a), peer) == 0)
+		if (rb_word(&p, end, a) && peers_remove_user(&rb->peers, a,
+		    peer))
 			room_tell_left(rb->room, NULL, a);
 		break;
 	case 'R':
 		if (rb_word(&p, end, a) && rb_word(&p, end, b)) {
-			nickset_remove(&rb->remote, a, strlen(a), peer);
-			(void)rb_remote_add(rb, b, peer);
+			(void)peers_remove_user(&rb->peers, a, peer);
+			(void)peers_add_user(&rb->peers, b, peer);
 			room_tell_renamed(rb->room, a, b, strlen(b));
 		}
 		break;
@@ -663,7 +596,7 @@ rb_handle(struct room_bus *rb, struct rb_peer *peer, char kind, const char *p,
 		 * with its users: they are news, unless we are the ones
 		 * catching up. */
 		while (p < end && rb_word(&p, end, a))
-			if (rb_remote_add(rb, a, peer) &&
+			if (peers_add_user(&rb->peers, a, peer) &&
 			    rb->ctx->now_ms >= rb->sync_until_ms)
 				room_tell_joined(rb->room, NULL, a);
 		break;
@@ -677,7 +610,7 @@ static bool
 rb_message(void *self, const char *msg, size_t len)
 {
 	struct room_bus *rb = self;
-	struct rb_peer *peer;
+	struct peer *peer;
 	const char *end = msg + len;
 
 	if (len < RB_NODE_LEN + 2 || msg[RB_NODE_LEN] != ' ')
@@ -688,9 +621,8 @@ rb_message(void *self, const char *msg, size_t len)
 			rb_on_guest_message(rb, msg + RB_NODE_LEN + 3, end);
 		return false;
 	}
-	if ((peer = rb_peer(rb, msg)) == NULL)
+	if ((peer = peers_heard(&rb->peers, msg, rb->ctx->now_ms)) == NULL)
 		return true;
-	peer->last_heard_ms = rb->ctx->now_ms;
 	msg += RB_NODE_LEN + 1;
 	rb_handle(rb, peer, msg[0], msg + 1 < end && msg[1] == ' ' ? msg + 2 :
 	    end, end);
@@ -827,8 +759,7 @@ rb_up(void *self)
 		rb->told_lost = false;
 	}
 	/* Whatever we knew of the others may be stale: ask again. */
-	while (rb->npeers > 0)
-		rb_peer_drop(rb, rb->npeers - 1, false);
+	peers_clear(&rb->peers);
 	rb->sync_until_ms = rb->ctx->now_ms + RB_SYNC_MS;
 	rb_publish(rb, 'S', NULL, NULL, 0);
 	rb_send_roster(rb);
@@ -844,6 +775,15 @@ rb_down(void *self)
 		room_broadcast(rb->room, NULL, CHAT_BUS_LOST,
 		    sizeof(CHAT_BUS_LOST) - 1);
 	rb->told_lost = true;
+}
+
+/* A silent node's user: gone, as far as this node's members can tell. */
+static void
+rb_peer_user_gone(void *arg, const char *nick)
+{
+	struct room_bus *rb = arg;
+
+	room_tell_left(rb->room, NULL, nick);
 }
 
 /* ---- lifecycle ------------------------------------------------------------ */
@@ -889,18 +829,18 @@ room_bus_new(struct room *room, struct client_ctx *ctx,
 	rb_node_id(rb->node);
 	rb->msg_size = ctx->max_line + CHAT_NICK_MAX * 2 + 64;
 	if ((rb->msg = malloc(rb->msg_size)) == NULL ||
-	    nickset_init(&rb->remote, 64) == -1) {
+	    peers_init(&rb->peers) == -1) {
 		free(rb->msg);
 		free(rb);
 		return NULL;
 	}
 	rb->link = (struct room_link){ rb, rb_joined, rb_left, rb_renamed,
-	    rb_said, rb_claim, &rb->remote };
+	    rb_said, rb_claim, &rb->peers.users };
 	room->link = &rb->link;
 	ev.self = rb;
 	if ((rb->bus = bus_new(&cfg->bus, io, io_state, &ev)) == NULL) {
 		room->link = NULL;
-		nickset_free(&rb->remote);
+		peers_free(&rb->peers);
 		free(rb->msg);
 		free(rb);
 		return NULL;
@@ -927,10 +867,7 @@ room_bus_free(struct room_bus *rb)
 	}
 	rb->pending = NULL;
 	bus_free(rb->bus);
-	while (rb->npeers > 0)
-		rb_peer_drop(rb, rb->npeers - 1, false);
-	free(rb->peers);
-	nickset_free(&rb->remote);
+	peers_free(&rb->peers);
 	rb->room->link = NULL;
 	free(rb->msg);
 	free(rb);
@@ -953,7 +890,6 @@ room_bus_tick(struct room_bus *rb)
 {
 	int64_t now = rb->ctx->now_ms;
 	struct rb_pending *p;
-	size_t i;
 
 	bus_tick(rb->bus, now);
 	/* An answer Redis owes for too long (a stalled server): decide as
@@ -972,12 +908,7 @@ room_bus_tick(struct room_bus *rb)
 	}
 	if (!bus_up(rb->bus))
 		return;		/* silence from the others means nothing */
-	for (i = rb->npeers; i-- > 0;)
-		if (now - rb->peers[i]->last_heard_ms > rb->ttl_ms) {
-			log_info("bus: node %s went silent: its users left",
-			    rb->peers[i]->id);
-			rb_peer_drop(rb, i, true);
-		}
+	peers_expire(&rb->peers, now, rb->ttl_ms, rb_peer_user_gone, rb);
 	if (now >= rb->next_heartbeat_ms)
 		rb_heartbeat(rb);
 }

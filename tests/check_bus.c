@@ -178,8 +178,8 @@ nodes_start(void)
 {
 	node_start(0, NULL);
 	node_start(1, NULL);
-	TU_OK(tu_server_wait_log(&node[0], "is in room test", TU_WAIT));
-	TU_OK(tu_server_wait_log(&node[1], "is in room test", TU_WAIT));
+	TU_OK(tu_server_wait_log(&node[0], "is in the room", TU_WAIT));
+	TU_OK(tu_server_wait_log(&node[1], "is in the room", TU_WAIT));
 }
 
 static int
@@ -459,7 +459,7 @@ START_TEST(test_bus_redis_stalled)
 	SKIP_WITHOUT_REDIS();
 	node_start(0, extra);
 	node_start(1, NULL);
-	TU_OK(tu_server_wait_log(&node[1], "is in room test", TU_WAIT));
+	TU_OK(tu_server_wait_log(&node[1], "is in the room", TU_WAIT));
 	three_clients(&a, &a2, &b);
 	before = tu_rss_kb(node[0].pid);
 	kill(rs.pid, SIGSTOP);
@@ -626,7 +626,7 @@ START_TEST(test_workers_chat_on_bus)
 	args[n++] = url;
 	args[n] = NULL;
 	TU_OK(tu_server_start(&s, POLLSERV_BIN, args));
-	TU_OK(tu_server_wait_log(&s, "is in room w", TU_WAIT));
+	TU_OK(tu_server_wait_log(&s, "is in the room", TU_WAIT));
 	for (k = 0; k < 6; k++) {
 		fds[k] = tu_chat_connect(s.port, nick, sizeof(nick));
 		ck_assert_msg(fds[k] != -1, "%s", tu_error());

@@ -29,6 +29,7 @@ static Suite *(*const all_suites[])(void) = {
 	lg_cpu_suite,
 	lg_report_suite,
 	loadgen_suite,
+	peers_suite,
 	bus_suite,
 	NULL
 };
