@@ -20,6 +20,12 @@ URING_CFLAGS := $(shell pkg-config --cflags liburing 2>/dev/null)
 URING_LIBS   := $(shell pkg-config --libs liburing 2>/dev/null || echo -luring)
 ALL_CPPFLAGS += $(URING_CFLAGS)
 LDLIBS	+= $(URING_LIBS)
+# hiredis (the chat bus, src/bus.c): Debian's libhiredis-dev.  Looked up
+# when a recipe runs, after `deps` may have installed it.
+HIREDIS_CFLAGS = $(shell pkg-config --cflags hiredis 2>/dev/null || echo -I/usr/include/hiredis)
+HIREDIS_LIBS   = $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis)
+ALL_CPPFLAGS += $(HIREDIS_CFLAGS)
+LDLIBS	+= $(HIREDIS_LIBS)
 
 # SANITIZE=1 builds everything again under ASan+UBSan in its own tree, so
 # the two builds never mix objects.
