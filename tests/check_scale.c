@@ -276,7 +276,6 @@ START_TEST(test_scale_crowd)
 
 	TU_CHAT_ONLY(d);
 	TU_SKIP_UNAVAILABLE(d);
-	TU_CHAT_ONLY(d);
 
 	scale_raise_nofile(n + 64);
 	cs = calloc((size_t)n, sizeof(*cs));
@@ -403,7 +402,6 @@ START_TEST(test_scale_fd_limit)
 
 	TU_CHAT_ONLY(_i);
 	TU_SKIP_UNAVAILABLE(_i);
-	TU_CHAT_ONLY(_i);
 	if (access(prlimit, X_OK) == -1) {
 		fprintf(stderr, "check_scale: skipped fd-limit test for %s: "
 		    "no %s\n", io, prlimit);
