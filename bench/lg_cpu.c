@@ -223,87 +223,113 @@ lg_pids_add_text(struct lg_pids *l, const char *p)
 	}
 }
 
-/* One process: its own stat, then each of its threads; queue children. */
-static int
-lg_tree_process(pid_t pid, struct lg_tree *out, struct lg_pids *queue,
-    char *buf, size_t buflen)
+/* What a walk of the tree carries from process to process. */
+struct lg_walk {
+	struct lg_pids	 queue;		/* processes found, in BFS order */
+	char		*buf;		/* LG_WALK_BUF bytes for /proc texts */
+	void		*out;		/* what the visitor adds to */
+};
+
+/* Call fn for each thread (task) of a process. */
+static void
+lg_each_task(pid_t pid, struct lg_walk *w,
+    void (*fn)(pid_t, const char *, struct lg_walk *))
+{
+	struct dirent *de;
+	char path[64];
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task", (long)pid);
+	if ((dir = opendir(path)) == NULL)
+		return;		/* it exited just now */
+	while ((de = readdir(dir)) != NULL)
+		if (isdigit((unsigned char)de->d_name[0]))
+			fn(pid, de->d_name, w);
+	closedir(dir);
+}
+
+/* A thread's children are processes of the tree too. */
+static void
+lg_task_children(pid_t pid, const char *tid, struct lg_walk *w)
 {
 	char path[96];
-	uint64_t t[4], v;
-	struct dirent *de;
-	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task/%.20s/children",
+	    (long)pid, tid);
+	if (lg_read_file(path, w->buf, LG_WALK_BUF) > 0)
+		lg_pids_add_text(&w->queue, w->buf);
+}
+
+/* A thread's run time and context switches. */
+static void
+lg_task_cpu(pid_t pid, const char *tid, struct lg_walk *w)
+{
+	struct lg_tree *out = w->out;
+	char path[96];
+	uint64_t v;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task/%.20s/schedstat",
+	    (long)pid, tid);
+	if (lg_read_file(path, w->buf, LG_WALK_BUF) <= 0 ||
+	    lg_cpu_parse_schedstat(w->buf, &v) == -1)
+		return;		/* the thread is gone */
+	out->threads++;
+	out->cpu_ns += v;
+	snprintf(path, sizeof(path), "/proc/%ld/task/%.20s/status", (long)pid,
+	    tid);
+	if (lg_read_file(path, w->buf, LG_WALK_BUF) > 0) {
+		if (lg_cpu_parse_field(w->buf, "voluntary_ctxt_switches",
+		    &v) == 0)
+			out->ctx_vol += v;
+		if (lg_cpu_parse_field(w->buf, "nonvoluntary_ctxt_switches",
+		    &v) == 0)
+			out->ctx_invol += v;
+	}
+	lg_task_children(pid, tid, w);
+}
+
+/* One process: its stat (with its reaped children's time), its threads. */
+static int
+lg_visit_cpu(pid_t pid, struct lg_walk *w)
+{
+	struct lg_tree *out = w->out;
 	double hz = lg_hz();
+	char path[64];
+	uint64_t t[4];
 
 	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	if (lg_read_file(path, buf, buflen) <= 0 ||
-	    lg_cpu_parse_stat4(buf, t) == -1)
+	if (lg_read_file(path, w->buf, LG_WALK_BUF) <= 0 ||
+	    lg_cpu_parse_stat4(w->buf, t) == -1)
 		return -1;
 	out->procs++;
 	out->user += (double)(t[0] + t[2]) / hz;
 	out->sys += (double)(t[1] + t[3]) / hz;
 	out->cpu_ns += (t[2] + t[3]) * (uint64_t)(1e9 / hz);
-
-	snprintf(path, sizeof(path), "/proc/%ld/task", (long)pid);
-	if ((dir = opendir(path)) == NULL)
-		return 0;	/* it exited just now */
-	while ((de = readdir(dir)) != NULL) {
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%ld/task/%.20s/schedstat",
-		    (long)pid, de->d_name);
-		if (lg_read_file(path, buf, buflen) <= 0 ||
-		    lg_cpu_parse_schedstat(buf, &v) == -1)
-			continue;	/* the thread is gone */
-		out->threads++;
-		out->cpu_ns += v;
-		snprintf(path, sizeof(path), "/proc/%ld/task/%.20s/status",
-		    (long)pid, de->d_name);
-		if (lg_read_file(path, buf, buflen) > 0) {
-			if (lg_cpu_parse_field(buf, "voluntary_ctxt_switches",
-			    &v) == 0)
-				out->ctx_vol += v;
-			if (lg_cpu_parse_field(buf,
-			    "nonvoluntary_ctxt_switches", &v) == 0)
-				out->ctx_invol += v;
-		}
-		snprintf(path, sizeof(path), "/proc/%ld/task/%.20s/children",
-		    (long)pid, de->d_name);
-		if (lg_read_file(path, buf, buflen) > 0)
-			lg_pids_add_text(queue, buf);
-	}
-	closedir(dir);
+	lg_each_task(pid, w, lg_task_cpu);
 	return 0;
 }
 
-/* Walk the tree under root, calling visit() on every process. */
+/* Walk the tree under root breadth first, calling visit() on every
+ * process (which queues its children).  -1 if the root is gone. */
 static int
-lg_tree_walk(pid_t root, int (*visit)(pid_t, void *, struct lg_pids *,
-    char *, size_t), void *arg)
+lg_tree_walk(pid_t root, int (*visit)(pid_t, struct lg_walk *), void *out)
 {
-	struct lg_pids queue = { NULL, 0, 0 };
+	struct lg_walk w = { { NULL, 0, 0 }, NULL, out };
 	size_t i;
-	char *buf;
 	int rc = -1;
 
-	if ((buf = malloc(LG_WALK_BUF)) == NULL)
+	if ((w.buf = malloc(LG_WALK_BUF)) == NULL)
 		return -1;
-	if (lg_pids_add(&queue, root) == -1)
+	if (lg_pids_add(&w.queue, root) == -1)
 		goto out;
-	for (i = 0; i < queue.n; i++)
-		if (visit(queue.v[i], arg, &queue, buf, LG_WALK_BUF) == -1 && i == 0)
-			goto out;	/* the root itself is gone */
+	for (i = 0; i < w.queue.n; i++)
+		if (visit(w.queue.v[i], &w) == -1 && i == 0)
+			goto out;
 	rc = 0;
 out:
-	free(queue.v);
-	free(buf);
+	free(w.queue.v);
+	free(w.buf);
 	return rc;
-}
-
-static int
-lg_visit_cpu(pid_t pid, void *arg, struct lg_pids *queue, char *buf,
-    size_t len)
-{
-	return lg_tree_process(pid, arg, queue, buf, len);
 }
 
 int
@@ -318,36 +344,22 @@ struct lg_mem {
 };
 
 static int
-lg_visit_mem(pid_t pid, void *arg, struct lg_pids *queue, char *buf,
-    size_t len)
+lg_visit_mem(pid_t pid, struct lg_walk *w)
 {
-	struct lg_mem *m = arg;
-	struct dirent *de;
-	char path[96];
+	struct lg_mem *m = w->out;
+	char path[64];
 	uint64_t v;
-	DIR *dir;
 
 	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
-	if (lg_read_file(path, buf, len) <= 0)
+	if (lg_read_file(path, w->buf, LG_WALK_BUF) <= 0)
 		return -1;
-	if (lg_cpu_parse_field(buf, "VmRSS", &v) == 0)
+	if (lg_cpu_parse_field(w->buf, "VmRSS", &v) == 0)
 		m->rss_kb += v;
 	snprintf(path, sizeof(path), "/proc/%ld/smaps_rollup", (long)pid);
-	if (lg_read_file(path, buf, len) > 0 &&
-	    lg_cpu_parse_field(buf, "Pss", &v) == 0)
+	if (lg_read_file(path, w->buf, LG_WALK_BUF) > 0 &&
+	    lg_cpu_parse_field(w->buf, "Pss", &v) == 0)
 		m->pss_kb += v;
-	snprintf(path, sizeof(path), "/proc/%ld/task", (long)pid);
-	if ((dir = opendir(path)) == NULL)
-		return 0;
-	while ((de = readdir(dir)) != NULL) {
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%ld/task/%.20s/children",
-		    (long)pid, de->d_name);
-		if (lg_read_file(path, buf, len) > 0)
-			lg_pids_add_text(queue, buf);
-	}
-	closedir(dir);
+	lg_each_task(pid, w, lg_task_children);
 	return 0;
 }
 

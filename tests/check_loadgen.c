@@ -135,6 +135,7 @@ lg_test_num(const struct lg_test_run *r, const char *key)
 
 /* ---- against the real pollserv ------------------------------------------ */
 
+/* Start pollserv in mode; addr gets "127.0.0.1:PORT", pid its PID. */
 static void
 lg_test_server(struct tu_server *s, const char *mode, char *addr,
     size_t addrlen, char *pid, size_t pidlen)
@@ -146,6 +147,23 @@ lg_test_server(struct tu_server *s, const char *mode, char *addr,
 	    tu_error());
 	snprintf(addr, addrlen, "127.0.0.1:%d", s->port);
 	snprintf(pid, pidlen, "%ld", (long)s->pid);
+}
+
+/* Two servers in mode, as above. */
+struct lg_test_pair {
+	struct tu_server s[2];
+	char		 addr[2][64];
+	char		 pid[2][32];
+};
+
+static void
+lg_test_pair_start(struct lg_test_pair *p, const char *mode)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		lg_test_server(&p->s[i], mode, p->addr[i], sizeof(p->addr[i]),
+		    p->pid[i], sizeof(p->pid[i]));
 }
 
 static void
@@ -365,18 +383,6 @@ END_TEST
 
 /* ---- several addresses -------------------------------------------------- */
 
-/* Start a second server like lg_test_server(). */
-static void
-lg_test_server_args(struct tu_server *s, const char *const *args, char *addr,
-    size_t addrlen, char *pid, size_t pidlen)
-{
-	memset(s, 0, sizeof(*s));
-	ck_assert_msg(tu_server_start(s, POLLSERV_BIN, args) == 0, "%s",
-	    tu_error());
-	snprintf(addr, addrlen, "127.0.0.1:%d", s->port);
-	snprintf(pid, pidlen, "%ld", (long)s->pid);
-}
-
 /* Stop a server and check its final stats line counted n connections. */
 static void
 lg_test_server_stop_accepted(struct tu_server *s, int n)
@@ -395,32 +401,27 @@ lg_test_server_stop_accepted(struct tu_server *s, int n)
 
 START_TEST(test_echo_two_addrs)
 {
-	const char *echo[] = { "--mode", "echo", NULL };
-	struct tu_server a, b;
+	struct lg_test_pair p;
 	struct lg_test_run r;
-	char addr_a[64], addr_b[64], pid_a[32], pid_b[32];
 
-	lg_test_server_args(&a, echo, addr_a, sizeof(addr_a), pid_a,
-	    sizeof(pid_a));
-	lg_test_server_args(&b, echo, addr_b, sizeof(addr_b), pid_b,
-	    sizeof(pid_b));
+	lg_test_pair_start(&p, "echo");
 	{
-		const char *args[] = { "--addr", addr_a, "--addr", addr_b,
-		    "-c", "10", "-d", "1", "--pid", pid_a, "--pid", pid_b,
-		    NULL };
+		const char *args[] = { "--addr", p.addr[0], "--addr",
+		    p.addr[1], "-c", "10", "-d", "1", "--pid", p.pid[0],
+		    "--pid", p.pid[1], NULL };
 
 		lg_test_run(&r, args);
 	}
 	/* Connection i went to address i mod 2: five each. */
-	lg_test_server_stop_accepted(&a, 5);
-	lg_test_server_stop_accepted(&b, 5);
+	lg_test_server_stop_accepted(&p.s[0], 5);
+	lg_test_server_stop_accepted(&p.s[1], 5);
 	LG_EXPECT_CLEAN(&r);
 	ck_assert_double_eq(lg_test_num(&r, "addresses"), 2);
 	/* Both --pid trees are accounted, summed. */
 	ck_assert_double_eq(lg_test_num(&r, "server_procs"), 2);
 	ck_assert_double_gt(lg_test_num(&r, "server_rss_kb"), 0);
-	ck_assert_ptr_nonnull(strstr(r.out, addr_a));
-	ck_assert_ptr_nonnull(strstr(r.out, addr_b));
+	ck_assert_ptr_nonnull(strstr(r.out, p.addr[0]));
+	ck_assert_ptr_nonnull(strstr(r.out, p.addr[1]));
 	lg_test_free(&r);
 }
 END_TEST
@@ -430,24 +431,19 @@ END_TEST
  * missing, and the run says so. */
 START_TEST(test_chat_two_rooms_lose)
 {
-	const char *chat[] = { "--mode", "chat", NULL };
-	struct tu_server a, b;
+	struct lg_test_pair p;
 	struct lg_test_run r;
-	char addr_a[64], addr_b[64], pid_a[32], pid_b[32];
 
-	lg_test_server_args(&a, chat, addr_a, sizeof(addr_a), pid_a,
-	    sizeof(pid_a));
-	lg_test_server_args(&b, chat, addr_b, sizeof(addr_b), pid_b,
-	    sizeof(pid_b));
+	lg_test_pair_start(&p, "chat");
 	{
-		const char *args[] = { "--mode", "chat", "--addr", addr_a,
-		    "--addr", addr_b, "-c", "4", "-r", "20", "-d", "1",
+		const char *args[] = { "--mode", "chat", "--addr", p.addr[0],
+		    "--addr", p.addr[1], "-c", "4", "-r", "20", "-d", "1",
 		    "--drain", "0.5", NULL };
 
 		lg_test_run(&r, args);
 	}
-	lg_test_server_stop_accepted(&a, 2);
-	lg_test_server_stop_accepted(&b, 2);
+	lg_test_server_stop_accepted(&p.s[0], 2);
+	lg_test_server_stop_accepted(&p.s[1], 2);
 	ck_assert_msg(r.code == 1, "exit %d: %s", r.code, r.out);
 	ck_assert_str_eq(lg_test_value(&r, "ok"), "false");
 	/* Each line reaches its sender's one room-mate, not the two
@@ -517,7 +513,6 @@ lg_relay(int lfd, const char *server_addr)
 
 START_TEST(test_chat_two_addrs_one_room)
 {
-	const char *chat[] = { "--mode", "chat", NULL };
 	struct tu_server a;
 	struct lg_test_run r;
 	char addr_a[64], addr_b[64], pid_a[32];
@@ -525,7 +520,7 @@ START_TEST(test_chat_two_addrs_one_room)
 	pid_t relay;
 	int lfd, status;
 
-	lg_test_server_args(&a, chat, addr_a, sizeof(addr_a), pid_a,
+	lg_test_server(&a, "chat", addr_a, sizeof(addr_a), pid_a,
 	    sizeof(pid_a));
 	lfd = lg_test_bind(addr_b, sizeof(addr_b), 16);
 	relay = fork();
