@@ -61,14 +61,17 @@ lg_cpu_parse_stat(const char *text, uint64_t *utime, uint64_t *stime)
 }
 
 int
-lg_cpu_parse_schedstat(const char *text, uint64_t *ns)
+lg_cpu_parse_schedstat(const char *text, uint64_t *ns, uint64_t *wait)
 {
+	const char *p;
 	char *end;
 
 	if (!isdigit((unsigned char)text[0]))
 		return -1;
 	*ns = strtoull(text, &end, 10);
-	return end == text ? -1 : 0;
+	p = end;
+	*wait = strtoull(p, &end, 10);
+	return end == p ? -1 : 0;
 }
 
 int
@@ -266,15 +269,16 @@ lg_task_cpu(pid_t pid, const char *tid, struct lg_walk *w)
 {
 	struct lg_tree *out = w->out;
 	char path[96];
-	uint64_t v;
+	uint64_t v, wait;
 
 	snprintf(path, sizeof(path), "/proc/%ld/task/%.20s/schedstat",
 	    (long)pid, tid);
 	if (lg_read_file(path, w->buf, LG_WALK_BUF) <= 0 ||
-	    lg_cpu_parse_schedstat(w->buf, &v) == -1)
+	    lg_cpu_parse_schedstat(w->buf, &v, &wait) == -1)
 		return;		/* the thread is gone */
 	out->threads++;
 	out->cpu_ns += v;
+	out->wait_ns += wait;
 	snprintf(path, sizeof(path), "/proc/%ld/task/%.20s/status", (long)pid,
 	    tid);
 	if (lg_read_file(path, w->buf, LG_WALK_BUF) > 0) {

@@ -28,6 +28,9 @@ struct lg_cpu {
  *		last partial tick is.  Threads that exit between the samples
  *		are not counted (their time is only in their process's
  *		tick-rounded total).
+ *  wait_ns	the live threads' time spent runnable but waiting for a CPU
+ *		(schedstat's second field): another process had the
+ *		server's CPU, the most direct sign of a noisy run.
  *  user, sys	utime + cutime and stime + cstime summed over the
  *		processes, in seconds of whole ticks: the user/sys split.
  *  ctx_*	voluntary / nonvoluntary context switches summed over the
@@ -37,6 +40,7 @@ struct lg_cpu {
  */
 struct lg_tree {
 	uint64_t	cpu_ns;
+	uint64_t	wait_ns;	/* runnable but waiting for a CPU */
 	double		user;
 	double		sys;
 	uint64_t	ctx_vol;
@@ -53,8 +57,9 @@ struct lg_tree {
  * form returns just utime and stime. */
 int	lg_cpu_parse_stat(const char *text, uint64_t *utime, uint64_t *stime);
 int	lg_cpu_parse_stat4(const char *text, uint64_t t[4]);
-/* The first number of /proc/.../schedstat: run time in ns.  0 or -1. */
-int	lg_cpu_parse_schedstat(const char *text, uint64_t *ns);
+/* The first two numbers of /proc/.../schedstat: run time and run-queue
+ * wait in ns.  0 or -1. */
+int	lg_cpu_parse_schedstat(const char *text, uint64_t *ns, uint64_t *wait);
 /* The number after "key:" at the start of a line in a /proc text
  * (status, smaps_rollup), e.g. "voluntary_ctxt_switches" or "Pss".
  * 0 or -1 if there is no such line. */

@@ -43,6 +43,8 @@ lg_report_compute(const struct lg_config *cfg, const struct lg_result *res,
 		rep->server_cpu_pct = 100.0 * cpu_s / d;
 		rep->server_user_pct = 100.0 * res->server.user / d;
 		rep->server_sys_pct = 100.0 * res->server.sys / d;
+		rep->server_wait_pct = 100.0 *
+		    ((double)res->server.wait_ns / 1e9) / d;
 		if (res->received > 0) {
 			rep->server_cpu_s_per_1k = cpu_s * 1000.0 /
 			    (double)res->received;
@@ -127,7 +129,8 @@ lg_report_print(FILE *fp, const struct lg_config *cfg,
 		    rep->server_user_pct, rep->server_sys_pct);
 		for (i = 0; i < cfg->npids; i++)
 			fprintf(fp, " %ld", (long)cfg->pids[i]);
-		fprintf(fp, " and descendants");
+		fprintf(fp, " and descendants, waited for a CPU %.2f%%",
+		    rep->server_wait_pct);
 		if (rep->server_cpu_us_per_msg >= 0)
 			fprintf(fp, ", %.3f us per %s",
 			    rep->server_cpu_us_per_msg,
@@ -231,6 +234,7 @@ lg_report_json(FILE *fp, const struct lg_config *cfg,
 	lg_json_num(fp, "server_sys_pct", rep->server_sys_pct, cpu);
 	lg_json_num(fp, "server_cpu_s_per_1k", rep->server_cpu_s_per_1k,
 	    cpu && rep->server_cpu_s_per_1k >= 0);
+	lg_json_num(fp, "server_wait_pct", rep->server_wait_pct, cpu);
 	lg_json_num(fp, "server_cpu_us_per_msg", rep->server_cpu_us_per_msg,
 	    cpu && rep->server_cpu_us_per_msg >= 0);
 	lg_json_count(fp, "server_ctx_switches", res->server.ctx_vol +

@@ -15,6 +15,7 @@ struct lg_report {
 	double	server_cpu_pct;		/* valid when server_cpu_ok */
 	double	server_user_pct;
 	double	server_sys_pct;
+	double	server_wait_pct;	/* runnable, waiting for a CPU */
 	double	server_cpu_s_per_1k;	/* -1 when nothing was received */
 	double	server_cpu_us_per_msg;	/* -1 when nothing was received */
 	double	server_ctx_per_msg;	/* -1 when nothing was received */

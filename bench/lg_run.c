@@ -889,6 +889,8 @@ lg_sample(struct lg_engine *e, bool end)
 		if (lg_sample_servers(cfg, &srv)) {
 			res->server.cpu_ns = srv.cpu_ns > e->srv0.cpu_ns ?
 			    srv.cpu_ns - e->srv0.cpu_ns : 0;
+			res->server.wait_ns = srv.wait_ns > e->srv0.wait_ns ?
+			    srv.wait_ns - e->srv0.wait_ns : 0;
 			res->server.user = srv.user - e->srv0.user;
 			res->server.sys = srv.sys - e->srv0.sys;
 			res->server.ctx_vol = srv.ctx_vol > e->srv0.ctx_vol ?

@@ -131,7 +131,9 @@ static const char *const lg_help_text[] = {
 "from getrusage; above 90% of a core it warns that the results may be\n"
 "limited by the load generator.  The machine's busy time (/proc/stat,\n"
 "steal included) less the server's and the loadgen's is what everything\n"
-"else used: others_cpu_pct, the bench's noise gauge.\n",
+"else used: others_cpu_pct, the bench's noise gauge; server_wait_pct is\n"
+"the time the server's threads were runnable but waited for a CPU\n"
+"(schedstat's second field): someone else had its CPU.\n",
 "\n"
 "Output: a summary on stdout; a progress line once a second on stderr when\n"
 "it is a terminal (not with -q).  --json writes one flat object with the\n"
@@ -140,7 +142,8 @@ static const char *const lg_help_text[] = {
 "closed_by_server, duration_s, warmup_s, rate, pipeline, size, sent,\n"
 "received, msgs_per_s, mb_per_s, lat_p50_us, lat_p90_us, lat_p99_us,\n"
 "lat_p999_us, lat_max_us, lost, duplicated, corrupted, reordered,\n"
-"server_cpu_pct, server_user_pct, server_sys_pct, server_cpu_s_per_1k,\n"
+"server_cpu_pct, server_user_pct, server_sys_pct, server_wait_pct,\n"
+"server_cpu_s_per_1k,\n"
 "server_cpu_us_per_msg, server_ctx_switches, server_ctx_voluntary,\n"
 "server_ctx_per_msg, server_procs, server_threads, server_rss_kb,\n"
 "server_pss_kb (null without --pid), loadgen_cpu_pct, machine_cpu_pct,\n"

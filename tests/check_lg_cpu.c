@@ -42,12 +42,15 @@ END_TEST
 
 START_TEST(test_cpu_parse_fields)
 {
-	uint64_t v;
+	uint64_t v, w;
 	double busy;
 
-	ck_assert_int_eq(lg_cpu_parse_schedstat("123456789 2000 17\n", &v), 0);
+	ck_assert_int_eq(lg_cpu_parse_schedstat("123456789 2000 17\n", &v,
+	    &w), 0);
 	ck_assert_uint_eq(v, 123456789);
-	ck_assert_int_eq(lg_cpu_parse_schedstat("", &v), -1);
+	ck_assert_uint_eq(w, 2000);
+	ck_assert_int_eq(lg_cpu_parse_schedstat("", &v, &w), -1);
+	ck_assert_int_eq(lg_cpu_parse_schedstat("12", &v, &w), -1);
 	ck_assert_int_eq(lg_cpu_parse_field("Name:\tx\nvoluntary_ctxt_switches:"
 	    "\t17\nnonvoluntary_ctxt_switches:\t4\n", "voluntary_ctxt_switches",
 	    &v), 0);

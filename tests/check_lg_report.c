@@ -12,7 +12,8 @@ static const char *const lg_test_keys[] = {
 	"size", "sent", "received", "msgs_per_s", "mb_per_s", "lat_p50_us",
 	"lat_p90_us", "lat_p99_us", "lat_p999_us", "lat_max_us", "lost",
 	"duplicated", "corrupted", "reordered", "server_cpu_pct",
-	"server_user_pct", "server_sys_pct", "server_cpu_s_per_1k",
+	"server_user_pct", "server_sys_pct", "server_wait_pct",
+	"server_cpu_s_per_1k",
 	"server_cpu_us_per_msg", "server_ctx_switches", "server_ctx_voluntary",
 	"server_ctx_per_msg", "server_procs", "server_threads",
 	"server_rss_kb", "server_pss_kb", "loadgen_cpu_pct",
@@ -97,6 +98,7 @@ START_TEST(test_report_json_keys)
 	res->server_cpu_ok = true;
 	/* The total is the scheduler's ns; the split is from ticks. */
 	res->server.cpu_ns = 2000000000ULL;
+	res->server.wait_ns = 100000000ULL;
 	res->server.user = 0.5;
 	res->server.sys = 1.5;
 	res->server.ctx_vol = 1500;
@@ -113,6 +115,7 @@ START_TEST(test_report_json_keys)
 	json = lg_test_json(&cfg, res, &rep);
 	ck_assert_ptr_nonnull(strstr(json, "\"server_cpu_pct\": 100,"));
 	ck_assert_ptr_nonnull(strstr(json, "\"server_user_pct\": 25,"));
+	ck_assert_ptr_nonnull(strstr(json, "\"server_wait_pct\": 5,"));
 	ck_assert_ptr_nonnull(strstr(json, "\"server_cpu_s_per_1k\": 2,"));
 	ck_assert_ptr_nonnull(strstr(json, "\"server_cpu_us_per_msg\": 2000,"));
 	ck_assert_ptr_nonnull(strstr(json, "\"server_ctx_switches\": 2000,"));
