@@ -1,4 +1,4 @@
-set terminal pngcairo size 1100,520 font "sans,10"
+set terminal pngcairo size 1100,520 font "sans,10" noenhanced
 set grid
 set key outside right top
 set datafile missing "-"
@@ -6,6 +6,7 @@ set output "/work/wt/bench/bench/results/crossover.png"
 set multiplot layout 1,2 title "Echo, 100 connections: offered load from 100 msgs/s to the closed loop (x: achieved msgs/s)"
 set logscale xy
 set xlabel "msgs/s"
+set xrange [50:400000]
 set ylabel "server CPU, % of one core"
 set key inside left top
 plot "/work/wt/bench/bench/results/crossover.dat" index 0 using 1:2 with linespoints lw 2 title "busy", \
@@ -46,6 +47,7 @@ plot "/work/wt/bench/bench/results/crossover.dat" index 0 using 1:5 with linespo
   "/work/wt/bench/bench/results/crossover.dat" index 6 using 1:5 with linespoints lw 2 title "echo_libuv"
 unset multiplot
 unset logscale
+set xrange [*:*]
 set output "/work/wt/bench/bench/results/scale.png"
 set multiplot layout 1,2 title "1 echo connection at 1000 msgs/s beside K idle connections"
 set xtics ("0" 0, "10" 1, "100" 2, "1000" 3, "10000" 4)
