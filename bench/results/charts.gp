@@ -14,8 +14,12 @@ plot "/work/wt/bench/bench/results/crossover.dat" index 0 using 1:2 with linespo
   "/work/wt/bench/bench/results/crossover.dat" index 2 using 1:2 with linespoints lw 2 title "poll", \
   "/work/wt/bench/bench/results/crossover.dat" index 3 using 1:2 with linespoints lw 2 title "epoll", \
   "/work/wt/bench/bench/results/crossover.dat" index 4 using 1:2 with linespoints lw 2 title "backoff", \
-  "/work/wt/bench/bench/results/crossover.dat" index 5 using 1:2 with linespoints lw 2 title "echo_libevent", \
-  "/work/wt/bench/bench/results/crossover.dat" index 6 using 1:2 with linespoints lw 2 title "echo_libuv"
+  "/work/wt/bench/bench/results/crossover.dat" index 5 using 1:2 with linespoints lw 2 title "sigio", \
+  "/work/wt/bench/bench/results/crossover.dat" index 6 using 1:2 with linespoints lw 2 title "uring-poll", \
+  "/work/wt/bench/bench/results/crossover.dat" index 7 using 1:2 with linespoints lw 2 title "fork", \
+  "/work/wt/bench/bench/results/crossover.dat" index 8 using 1:2 with linespoints lw 2 title "thread", \
+  "/work/wt/bench/bench/results/crossover.dat" index 9 using 1:2 with linespoints lw 2 title "echo_libevent", \
+  "/work/wt/bench/bench/results/crossover.dat" index 10 using 1:2 with linespoints lw 2 title "echo_libuv"
 set ylabel "server CPU µs per message"
 set key inside right top
 plot "/work/wt/bench/bench/results/crossover.dat" index 0 using 1:3 with linespoints lw 2 title "busy", \
@@ -23,8 +27,12 @@ plot "/work/wt/bench/bench/results/crossover.dat" index 0 using 1:3 with linespo
   "/work/wt/bench/bench/results/crossover.dat" index 2 using 1:3 with linespoints lw 2 title "poll", \
   "/work/wt/bench/bench/results/crossover.dat" index 3 using 1:3 with linespoints lw 2 title "epoll", \
   "/work/wt/bench/bench/results/crossover.dat" index 4 using 1:3 with linespoints lw 2 title "backoff", \
-  "/work/wt/bench/bench/results/crossover.dat" index 5 using 1:3 with linespoints lw 2 title "echo_libevent", \
-  "/work/wt/bench/bench/results/crossover.dat" index 6 using 1:3 with linespoints lw 2 title "echo_libuv"
+  "/work/wt/bench/bench/results/crossover.dat" index 5 using 1:3 with linespoints lw 2 title "sigio", \
+  "/work/wt/bench/bench/results/crossover.dat" index 6 using 1:3 with linespoints lw 2 title "uring-poll", \
+  "/work/wt/bench/bench/results/crossover.dat" index 7 using 1:3 with linespoints lw 2 title "fork", \
+  "/work/wt/bench/bench/results/crossover.dat" index 8 using 1:3 with linespoints lw 2 title "thread", \
+  "/work/wt/bench/bench/results/crossover.dat" index 9 using 1:3 with linespoints lw 2 title "echo_libevent", \
+  "/work/wt/bench/bench/results/crossover.dat" index 10 using 1:3 with linespoints lw 2 title "echo_libuv"
 unset multiplot
 set output "/work/wt/bench/bench/results/latency.png"
 set multiplot layout 1,2 title "Echo latency against load, 100 connections (open loop: from the scheduled send)"
@@ -35,16 +43,24 @@ plot "/work/wt/bench/bench/results/crossover.dat" index 0 using 1:4 with linespo
   "/work/wt/bench/bench/results/crossover.dat" index 2 using 1:4 with linespoints lw 2 title "poll", \
   "/work/wt/bench/bench/results/crossover.dat" index 3 using 1:4 with linespoints lw 2 title "epoll", \
   "/work/wt/bench/bench/results/crossover.dat" index 4 using 1:4 with linespoints lw 2 title "backoff", \
-  "/work/wt/bench/bench/results/crossover.dat" index 5 using 1:4 with linespoints lw 2 title "echo_libevent", \
-  "/work/wt/bench/bench/results/crossover.dat" index 6 using 1:4 with linespoints lw 2 title "echo_libuv"
+  "/work/wt/bench/bench/results/crossover.dat" index 5 using 1:4 with linespoints lw 2 title "sigio", \
+  "/work/wt/bench/bench/results/crossover.dat" index 6 using 1:4 with linespoints lw 2 title "uring-poll", \
+  "/work/wt/bench/bench/results/crossover.dat" index 7 using 1:4 with linespoints lw 2 title "fork", \
+  "/work/wt/bench/bench/results/crossover.dat" index 8 using 1:4 with linespoints lw 2 title "thread", \
+  "/work/wt/bench/bench/results/crossover.dat" index 9 using 1:4 with linespoints lw 2 title "echo_libevent", \
+  "/work/wt/bench/bench/results/crossover.dat" index 10 using 1:4 with linespoints lw 2 title "echo_libuv"
 set ylabel "p99 µs"
 plot "/work/wt/bench/bench/results/crossover.dat" index 0 using 1:5 with linespoints lw 2 title "busy", \
   "/work/wt/bench/bench/results/crossover.dat" index 1 using 1:5 with linespoints lw 2 title "select", \
   "/work/wt/bench/bench/results/crossover.dat" index 2 using 1:5 with linespoints lw 2 title "poll", \
   "/work/wt/bench/bench/results/crossover.dat" index 3 using 1:5 with linespoints lw 2 title "epoll", \
   "/work/wt/bench/bench/results/crossover.dat" index 4 using 1:5 with linespoints lw 2 title "backoff", \
-  "/work/wt/bench/bench/results/crossover.dat" index 5 using 1:5 with linespoints lw 2 title "echo_libevent", \
-  "/work/wt/bench/bench/results/crossover.dat" index 6 using 1:5 with linespoints lw 2 title "echo_libuv"
+  "/work/wt/bench/bench/results/crossover.dat" index 5 using 1:5 with linespoints lw 2 title "sigio", \
+  "/work/wt/bench/bench/results/crossover.dat" index 6 using 1:5 with linespoints lw 2 title "uring-poll", \
+  "/work/wt/bench/bench/results/crossover.dat" index 7 using 1:5 with linespoints lw 2 title "fork", \
+  "/work/wt/bench/bench/results/crossover.dat" index 8 using 1:5 with linespoints lw 2 title "thread", \
+  "/work/wt/bench/bench/results/crossover.dat" index 9 using 1:5 with linespoints lw 2 title "echo_libevent", \
+  "/work/wt/bench/bench/results/crossover.dat" index 10 using 1:5 with linespoints lw 2 title "echo_libuv"
 unset multiplot
 unset logscale
 set xrange [*:*]
@@ -59,13 +75,21 @@ plot "/work/wt/bench/bench/results/scale.dat" index 0 using 1:2 with linespoints
   "/work/wt/bench/bench/results/scale.dat" index 1 using 1:2 with linespoints lw 2 title "select", \
   "/work/wt/bench/bench/results/scale.dat" index 2 using 1:2 with linespoints lw 2 title "poll", \
   "/work/wt/bench/bench/results/scale.dat" index 3 using 1:2 with linespoints lw 2 title "epoll", \
-  "/work/wt/bench/bench/results/scale.dat" index 4 using 1:2 with linespoints lw 2 title "backoff"
+  "/work/wt/bench/bench/results/scale.dat" index 4 using 1:2 with linespoints lw 2 title "backoff", \
+  "/work/wt/bench/bench/results/scale.dat" index 5 using 1:2 with linespoints lw 2 title "sigio", \
+  "/work/wt/bench/bench/results/scale.dat" index 6 using 1:2 with linespoints lw 2 title "uring-poll", \
+  "/work/wt/bench/bench/results/scale.dat" index 7 using 1:2 with linespoints lw 2 title "fork", \
+  "/work/wt/bench/bench/results/scale.dat" index 8 using 1:2 with linespoints lw 2 title "thread"
 set ylabel "server CPU, % of one core"
 plot "/work/wt/bench/bench/results/scale.dat" index 0 using 1:3 with linespoints lw 2 title "busy", \
   "/work/wt/bench/bench/results/scale.dat" index 1 using 1:3 with linespoints lw 2 title "select", \
   "/work/wt/bench/bench/results/scale.dat" index 2 using 1:3 with linespoints lw 2 title "poll", \
   "/work/wt/bench/bench/results/scale.dat" index 3 using 1:3 with linespoints lw 2 title "epoll", \
-  "/work/wt/bench/bench/results/scale.dat" index 4 using 1:3 with linespoints lw 2 title "backoff"
+  "/work/wt/bench/bench/results/scale.dat" index 4 using 1:3 with linespoints lw 2 title "backoff", \
+  "/work/wt/bench/bench/results/scale.dat" index 5 using 1:3 with linespoints lw 2 title "sigio", \
+  "/work/wt/bench/bench/results/scale.dat" index 6 using 1:3 with linespoints lw 2 title "uring-poll", \
+  "/work/wt/bench/bench/results/scale.dat" index 7 using 1:3 with linespoints lw 2 title "fork", \
+  "/work/wt/bench/bench/results/scale.dat" index 8 using 1:3 with linespoints lw 2 title "thread"
 unset multiplot
 unset logscale
 set xtics autofreq
