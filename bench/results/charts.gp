@@ -2,6 +2,13 @@ set terminal pngcairo size 1100,520 font "sans,10" noenhanced
 set grid
 set key outside right top
 set datafile missing "-"
+set linetype 9 lc rgb "#8c564b"
+set linetype 10 lc rgb "#17becf"
+set linetype 11 lc rgb "#7f7f7f"
+set linetype 12 lc rgb "#bcbd22"
+set linetype 13 lc rgb "#ff7f0e"
+set linetype 14 lc rgb "#000080"
+set linetype cycle 14
 set output "/work/wt/bench/bench/results/crossover.png"
 set multiplot layout 1,2 title "Echo, 100 connections: offered load from 100 msgs/s to the closed loop (x: achieved msgs/s)"
 set logscale xy
