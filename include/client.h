@@ -113,9 +113,14 @@ struct client {
 	bool	queued_flush;		/* in ctx->flush this sweep */
 	bool	queued_reap;		/* in ctx->reap */
 	bool	peer_eof;		/* recv() returned 0: no need to linger */
+	bool	held;			/* its protocol awaits an answer for it
+					   (a nick claim on the bus): no more
+					   input is read or handled until
+					   client_resume() */
 	struct client_ctx *ctx;
 	const struct proto *proto;
 	void   *proto_self;		/* the protocol instance: its room */
+	void   *proto_data;		/* the protocol's own per-client state */
 	char	nick[CHAT_NICK_MAX + 1];
 	struct framer framer;
 	struct buf in;			/* framed protocols: an unfinished line */
@@ -147,6 +152,12 @@ void	client_on_readable(struct client *c);
 void	client_on_writable(struct client *c);
 /* Once a second: lingering, drain, line and idle deadlines. */
 void	client_tick(struct client *c);
+
+/* Stop handling c's input until client_resume (c->held): what was read
+ * already waits in its input buffer. */
+void	client_hold(struct client *c);
+/* The answer came: handle the input that waited, then read again. */
+void	client_resume(struct client *c);
 
 /* Queue bytes for the client; on overflow the client is marked closing
  * (slow reader) and -1 is returned.  Never truncates. */

@@ -17,6 +17,11 @@ struct stats;
  * every fd every sweep (busy, backoff) use it to check the listener less
  * often than the clients; readiness drivers ignore it. */
 #define IO_LISTENER	0x4
+/* Registration-only hint: the fd's owner makes its own system calls on
+ * it (a library's socket: the bus's hiredis link).  A driver that does
+ * the I/O itself (uring) only reports readiness for it; the others
+ * ignore it. */
+#define IO_EXTERNAL	0x8
 
 struct io_event {
 	int	fd;

@@ -79,7 +79,9 @@ client_new(struct client_ctx *ctx, int fd, uint64_t serial,
 	snprintf(c->nick, sizeof(c->nick), "guest%llu",
 	    (unsigned long long)serial);
 	frame_init(&c->framer, ctx->max_line);
-	buf_init(&c->in, frame_buffer_size(ctx->max_line));
+	/* A held client (client_hold) keeps the rest of a read, whole
+	 * lines too: room for one more chunk than any one line needs. */
+	buf_init(&c->in, frame_buffer_size(ctx->max_line) + CLIENT_RECV_CHUNK);
 	buf_init(&c->out, ctx->max_outbuf);
 	return c;
 }
@@ -132,7 +134,7 @@ client_interest(const struct client *c)
 
 	/* Backpressure: a client whose output is at the cap is not read
 	 * until it drains, so its memory stays bounded. */
-	if (c->state == CLIENT_OPEN && !(c->proto->backpressure &&
+	if (c->state == CLIENT_OPEN && !c->held && !(c->proto->backpressure &&
 	    buf_len(&c->out) >= c->out.cap))
 		want |= IO_READ;
 	if (c->state == CLIENT_LINGERING)
@@ -362,7 +364,7 @@ client_frame(struct client *c, const char *data, size_t len, bool *line_done)
 	enum frame_status st;
 	size_t used = 0;
 
-	while (c->state == CLIENT_OPEN) {
+	while (c->state == CLIENT_OPEN && !c->held) {
 		st = frame_next(&c->framer, data + used, len - used, &fr);
 		if (st == FRAME_NEED_MORE)
 			break;
@@ -391,12 +393,14 @@ client_feed_lines(struct client *c, const char *p, size_t n)
 	size_t used, take;
 
 	while (n > 0 && c->state == CLIENT_OPEN) {
-		if (buf_len(&c->in) == 0) {
+		if (buf_len(&c->in) == 0 || c->held) {
 			used = client_frame(c, p, n, &line_done);
 			p += used;
 			n -= used;
-			/* What is left cannot be a whole line, and framing
-			 * guarantees it fits the buffer's cap. */
+			/* What is left is an unfinished line, which framing
+			 * guarantees fits the buffer's cap, or the rest of
+			 * this read if a line held the client, which the cap
+			 * has room for too. */
 			if (n > 0 && c->state == CLIENT_OPEN &&
 			    buf_append(&c->in, p, n) == -1)
 				goto oom;
@@ -488,7 +492,7 @@ client_on_readable(struct client *c)
 		client_linger_read(c);
 		return;
 	}
-	while (budget > 0 && c->state == CLIENT_OPEN) {
+	while (budget > 0 && c->state == CLIENT_OPEN && !c->held) {
 		/* Every recv lands in the shared receive buffer, so a client
 		 * that is polled but says nothing costs no buffer at all.  With
 		 * backpressure no more is read than the output buffer can
@@ -530,6 +534,33 @@ client_on_readable(struct client *c)
 	 * flush, which settles its interest once: turning write interest on
 	 * here and off again there would cost epoll two epoll_ctl calls per
 	 * echoed message. */
+	if (!c->queued_flush)
+		client_sync_interest(c);
+}
+
+void
+client_hold(struct client *c)
+{
+	c->held = true;
+	client_sync_interest(c);
+}
+
+void
+client_resume(struct client *c)
+{
+	bool line_done = false;
+	size_t used;
+
+	if (!c->held)
+		return;
+	c->held = false;
+	if (c->state != CLIENT_OPEN)
+		return;
+	used = client_frame(c, buf_head(&c->in), buf_len(&c->in), &line_done);
+	buf_consume(&c->in, used);
+	if (buf_len(&c->in) == 0)
+		buf_shrink(&c->in, 0);
+	client_track_partial(c, line_done);
 	if (!c->queued_flush)
 		client_sync_interest(c);
 }

@@ -69,9 +69,11 @@
  *   with an error (EMFILE), accept() returns it once; while it is not
  *   armed, accept() asks the kernel directly, which is what the server's
  *   spare-fd refusal needs.
- * - An fd that is not a socket (the server's wake pipe) gets a one-shot
- *   IORING_OP_POLL_ADD, armed again by every wait, and is reported by
- *   readiness like uring-poll's; the server reads it itself.
+ * - An fd that is not a socket (the server's wake pipe), or one registered
+ *   with IO_EXTERNAL (the bus's hiredis socket), gets a one-shot
+ *   IORING_OP_POLL_ADD, armed again by every wait (and again when its
+ *   interest changes), and is reported by readiness like uring-poll's;
+ *   its owner makes the system calls.
  * - If io_uring or its buffer rings cannot be set up, the probe says why
  *   in one line and pollserv exits 1 (src/uring_ring.c does the setup).
  */
@@ -153,6 +155,7 @@ struct uring_fd {
 	uint8_t	req;			/* enum uring_req: recv, accept or poll */
 	uint8_t	armed;			/* enum uring_op: which, for its cancel */
 	uint8_t	mask;			/* registered IO_* interest */
+	uint8_t	pmask;			/* poll: the interest it was armed for */
 	bool	recancel;		/* a cancel said EALREADY: again */
 	bool	touched;		/* in st->touched */
 	bool	closing;		/* close() deferred */
@@ -448,6 +451,9 @@ uring_service_polled(struct uring_state *st, int fd)
 	struct uring_fd *f = &st->fds[fd];
 	struct io_uring_sqe *sqe;
 
+	/* What it fired for and no longer wants is never reported. */
+	if (f->pready != 0 && !(uring_ready(f) & f->mask))
+		f->pready = 0;
 	/* One shot, armed again each wait once reported: level-triggered. */
 	if (f->mask != 0 && f->req == URING_IDLE && f->pready == 0 &&
 	    (sqe = uring_ring_sqe(&st->ring)) != NULL) {
@@ -455,8 +461,11 @@ uring_service_polled(struct uring_state *st, int fd)
 		io_uring_sqe_set_data64(sqe, uring_data(st, URING_OP_POLL, fd));
 		f->req = URING_ARMED;
 		f->armed = URING_OP_POLL;
-	} else if (f->mask == 0 && (f->req == URING_ARMED || (f->recancel &&
+		f->pmask = f->mask & (IO_READ | IO_WRITE);
+	} else if ((f->mask & (IO_READ | IO_WRITE)) != f->pmask &&
+	    (f->req == URING_ARMED || (f->recancel &&
 	    f->req == URING_CANCELLING))) {
+		/* Removed, or armed for other events: again once cancelled. */
 		uring_cancel(st, fd, URING_OP_POLL);
 		f->req = URING_CANCELLING;
 		f->recancel = false;
@@ -813,6 +822,8 @@ uring_kind_of(int fd, int mask)
 
 	if (mask & IO_LISTENER)
 		return URING_LISTENER;
+	if (mask & IO_EXTERNAL)
+		return URING_POLLED;	/* its owner does the I/O */
 	if (fstat(fd, &sb) == 0 && S_ISSOCK(sb.st_mode))
 		return URING_SOCKET;
 	return URING_POLLED;

@@ -43,24 +43,6 @@ hd_cpu_ticks(pid_t pid)
 	return (long)(ut + st);
 }
 
-/* VmRSS of pid in KiB, -1 if unreadable. */
-static long
-hd_rss_kb(pid_t pid)
-{
-	char path[64], line[256];
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 /* Open fds of pid, -1 if unreadable. */
 static int
 hd_open_fds(pid_t pid)
@@ -728,13 +710,13 @@ START_TEST(test_flood)
 			tu_close_reset(burst[i]);
 		hd_wait_regulars(a[d], tu_driver_name(drv[d]));
 		hd_wait_regulars(b[d], tu_driver_name(drv[d]));
-		rss0[d] = hd_rss_kb(s[d].pid);
+		rss0[d] = tu_rss_kb(s[d].pid);
 		ck_assert_int_gt(rss0[d], 0);
 	}
 	start = tu_now_ms();
 	while (tu_now_ms() - start < 2500) {
 		for (d = 0; d < nd; d++) {
-			long r = hd_rss_kb(s[d].pid);
+			long r = tu_rss_kb(s[d].pid);
 
 			if (r > 0 && r < rss0[d])
 				rss0[d] = r;
@@ -787,7 +769,7 @@ START_TEST(test_flood)
 		deadline = tu_now_ms() + 5000;
 		/* RSS settles back (polled, with a deadline). */
 		do {
-			rss1[d] = hd_rss_kb(s[d].pid);
+			rss1[d] = tu_rss_kb(s[d].pid);
 			if (rss1[d] <= rss0[d] + rss0[d] / 10)
 				break;
 			usleep(50 * 1000);

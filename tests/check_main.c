@@ -29,6 +29,8 @@ static Suite *(*const all_suites[])(void) = {
 	lg_cpu_suite,
 	lg_report_suite,
 	loadgen_suite,
+	peers_suite,
+	bus_suite,
 	NULL
 };
 

@@ -27,5 +27,7 @@ Suite	*lg_sched_suite(void);
 Suite	*lg_cpu_suite(void);
 Suite	*lg_report_suite(void);
 Suite	*loadgen_suite(void);
+Suite	*bus_suite(void);
+Suite	*peers_suite(void);
 
 #endif

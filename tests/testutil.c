@@ -1043,3 +1043,20 @@ tu_skip_unless_chat(int i, const char *test)
 	    "only\n", test, tu_driver_name(i), io_modes(io_drivers[i]));
 	return true;
 }
+
+long
+tu_rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}

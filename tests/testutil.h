@@ -108,6 +108,9 @@ int	tu_children(pid_t pid, int *out, int max);
  * unreadable. */
 long	tu_proc_status(pid_t pid, const char *key);
 
+/* VmRSS of pid in KiB, -1 if unreadable. */
+long	tu_rss_kb(pid_t pid);
+
 /* ---- sockets ---------------------------------------------------------- */
 
 /* Blocking TCP connection to 127.0.0.1:port with 10 s SO_RCVTIMEO and
