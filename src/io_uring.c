@@ -147,6 +147,7 @@ struct uring_io {
 	size_t	inflight;		/* bytes of the send in the kernel */
 	int	rerr, werr;		/* recv/send errors to hand over */
 	int64_t	close_by_ms;
+	ino_t	ino;			/* which socket: the number is reused */
 	struct uring_accepts acc;	/* the listener's */
 };
 
@@ -816,15 +817,13 @@ uring_destroy(void *state)
 }
 
 static enum uring_kind
-uring_kind_of(int fd, int mask)
+uring_kind_of(int mask, const struct stat *sb)
 {
-	struct stat sb;
-
 	if (mask & IO_LISTENER)
 		return URING_LISTENER;
 	if (mask & IO_EXTERNAL)
 		return URING_POLLED;	/* its owner does the I/O */
-	if (fstat(fd, &sb) == 0 && S_ISSOCK(sb.st_mode))
+	if (S_ISSOCK(sb->st_mode))
 		return URING_SOCKET;
 	return URING_POLLED;
 }
@@ -848,6 +847,7 @@ uring_add(struct uring_state *st, int fd, int new_mask)
 {
 	struct uring_fd *f = &st->fds[fd];
 	bool touched = f->touched;		/* it may be in the list */
+	struct stat sb;
 	uint32_t gen;
 
 	if (f->kind != URING_NONE && f->closing) {
@@ -855,7 +855,17 @@ uring_add(struct uring_state *st, int fd, int new_mask)
 		return -1;
 	}
 	if (f->kind == URING_LISTENER && (new_mask & IO_LISTENER)) {
-		f->mask = new_mask;	/* watched again after a pause */
+		f->mask = (uint8_t)new_mask;	/* watched again after a pause */
+		uring_touch(st, fd);
+		return 0;
+	}
+	if (fstat(fd, &sb) == -1)
+		return -1;
+	/* The same socket, its interest back from 0 (a client the bus room
+	 * held): what it has queued either way is still its own. */
+	if (f->kind == URING_SOCKET && f->io->ino == sb.st_ino &&
+	    uring_kind_of(new_mask, &sb) == URING_SOCKET) {
+		f->mask = (uint8_t)new_mask;
 		uring_touch(st, fd);
 		return 0;
 	}
@@ -864,7 +874,7 @@ uring_add(struct uring_state *st, int fd, int new_mask)
 	memset(f, 0, sizeof(*f));
 	f->gen = gen;
 	f->touched = touched;
-	f->kind = uring_kind_of(fd, new_mask);
+	f->kind = uring_kind_of(new_mask, &sb);
 	if (f->kind != URING_POLLED) {
 		if ((f->io = calloc(1, sizeof(*f->io))) == NULL) {
 			f->kind = URING_NONE;
@@ -873,6 +883,7 @@ uring_add(struct uring_state *st, int fd, int new_mask)
 		buf_init(&f->io->in, URING_RECV_CAP);
 		buf_init(&f->io->out, URING_SEND_MAX);
 		f->io->acc.over = -1;
+		f->io->ino = sb.st_ino;
 	}
 	f->mask = (uint8_t)new_mask;
 	uring_touch(st, fd);

@@ -16,6 +16,7 @@
 
 #include "chat.h"
 #include "check_suites.h"
+#include "io.h"
 #include "testutil.h"
 
 /*
@@ -148,6 +149,15 @@ bus_teardown(void)
 
 /* Start node i on the test's Redis, plus extra options, and wait until
  * it is on the bus (so its first client gets a cluster-wide name). */
+static const char *
+bus_second_driver(void)
+{
+	const struct io_driver *d = io_find("uring");
+	char why[256];
+
+	return d != NULL && d->probe(why, sizeof(why)) == 0 ? "uring" : "poll";
+}
+
 static void
 node_start(int i, const char *const extra[])
 {
@@ -156,8 +166,11 @@ node_start(int i, const char *const extra[])
 	int n = 0, k;
 
 	snprintf(url, sizeof(url), "redis://127.0.0.1:%d/test", rs.port);
+	/* Two kinds of driver on one bus; the second is the completion
+	 * driver where io_uring is there (it must leave hiredis's socket to
+	 * hiredis, IO_EXTERNAL), else poll. */
 	args[n++] = "--io";
-	args[n++] = i == 0 ? "epoll" : "poll";
+	args[n++] = i == 0 ? "epoll" : bus_second_driver();
 	args[n++] = "--bus";
 	args[n++] = url;
 	args[n++] = "--bus-ttl";
