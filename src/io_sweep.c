@@ -117,6 +117,12 @@ io_sweep_modify(struct io_sweep *sw, int fd, int new_mask)
 }
 
 int
+io_sweep_has(const struct io_sweep *sw, int fd)
+{
+	return fd >= 0 && (size_t)fd < sw->slot_len && sw->slot_of[fd] != -1;
+}
+
+int
 io_sweep_pending(const struct io_sweep *sw)
 {
 	return sw->cursor > 0 && sw->cursor < sw->count;

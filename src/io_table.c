@@ -11,6 +11,7 @@ const struct io_driver *const io_drivers[] = {
 	&io_poll,
 	&io_epoll,
 	&io_backoff,
+	&io_adaptive,
 	NULL
 };
 

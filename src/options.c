@@ -17,7 +17,9 @@ enum {
 	OPT_STATS_INTERVAL,
 	OPT_BACKOFF_MAX_US,
 	OPT_IDLE_TIMEOUT,
-	OPT_LINE_TIMEOUT
+	OPT_LINE_TIMEOUT,
+	OPT_SPIN_US,
+	OPT_SPIN
 };
 
 static const struct option options_long[] = {
@@ -31,6 +33,8 @@ static const struct option options_long[] = {
 	{ "backoff-max-us",	required_argument, NULL, OPT_BACKOFF_MAX_US },
 	{ "idle-timeout",	required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "line-timeout",	required_argument, NULL, OPT_LINE_TIMEOUT },
+	{ "spin-us",		required_argument, NULL, OPT_SPIN_US },
+	{ "spin",		required_argument, NULL, OPT_SPIN },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "quiet",		no_argument,	   NULL, 'q' },
 	{ "help",		no_argument,	   NULL, 'h' },
@@ -51,6 +55,8 @@ options_defaults(struct config *cfg)
 	cfg->max_outbuf = 1024 * 1024;
 	cfg->stats_interval = 0;
 	cfg->backoff_max_us = 1000;
+	cfg->spin_us = 50;		/* README: "Choosing --spin-us" */
+	cfg->spin = IO_SPIN_EPOLL;
 	cfg->idle_timeout = 0;
 	cfg->line_timeout = 30;
 	cfg->verbosity = LOG_INFO;
@@ -65,7 +71,8 @@ options_usage(FILE *out)
 	    "usage: pollserv [-l addr] [-m chat|echo] [-i driver] [--max-clients n]\n"
 	    "                [--max-line bytes] [--max-outbuf bytes]\n"
 	    "                [--stats-interval s] [--backoff-max-us us]\n"
-	    "                [--idle-timeout s] [--line-timeout s] [-v | -q]\n"
+	    "                [--idle-timeout s] [--line-timeout s]\n"
+	    "                [--spin-us us] [--spin epoll|busy] [-v | -q]\n"
 	    "       pollserv -h | -V\n"
 	    "\n"
 	    "  -l, --listen ADDR       HOST:PORT, [V6]:PORT or PORT; port 0 picks one\n"
@@ -84,6 +91,10 @@ options_usage(FILE *out)
 	    "                          (default 0)\n"
 	    "      --line-timeout S    close clients whose partial line is older than\n"
 	    "                          S seconds, 0 = off (default 30)\n"
+	    "      --spin-us N         adaptive driver: idle time it spins before\n"
+	    "                          sleeping in epoll_wait (default 50)\n"
+	    "      --spin HOW          adaptive driver: spin with epoll_wait(0) or\n"
+	    "                          the busy recv sweep (default epoll)\n"
 	    "  -v, --verbose           log every connection\n"
 	    "  -q, --quiet             log warnings only\n"
 	    "  -h, --help              this text\n"
@@ -170,6 +181,22 @@ options_parse(int argc, char **argv, struct config *cfg, char *err,
 				    "--backoff-max-us: '%s' is not 0 to 1000000",
 				    optarg);
 			cfg->backoff_max_us = (unsigned)n;
+			break;
+		case OPT_SPIN_US:
+			if (parse_ulong(optarg, 0, 1000000, &n) == -1)
+				return options_error(err, errlen,
+				    "--spin-us: '%s' is not 0 to 1000000",
+				    optarg);
+			cfg->spin_us = (unsigned)n;
+			break;
+		case OPT_SPIN:
+			if (strcmp(optarg, "epoll") == 0)
+				cfg->spin = IO_SPIN_EPOLL;
+			else if (strcmp(optarg, "busy") == 0)
+				cfg->spin = IO_SPIN_BUSY;
+			else
+				return options_error(err, errlen,
+				    "--spin: '%s' is not epoll or busy", optarg);
 			break;
 		case OPT_IDLE_TIMEOUT:
 		case OPT_LINE_TIMEOUT:
