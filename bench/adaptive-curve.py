@@ -7,6 +7,8 @@ Measures the four targets of issue 11 and the --spin-us trade-off:
   echo-1       1 echo connection, closed loop: p50 latency
   echo-10      10 echo connections, closed loop: server CPU per message
   echo-sparse  100 echo connections at 10 msg/s each: server CPU and p50
+  echo-1+idle  echo-1 next to 1,000 idle echo connections (a second
+               loadgen): what a spin costs when it is O(clients)
 
 Every run starts its own pollserv on 127.0.0.1 port 0 pinned to one CPU
 (taskset -c 1) and drives it with bench/loadgen pinned to the other
@@ -43,6 +45,12 @@ SCENARIOS = {
                 0.5),
     "echo-sparse": ("echo", ["--mode", "echo", "-c", "100", "--rate", "10"],
                     5.0, 0.5),
+    "echo-1+idle": ("echo", ["--mode", "echo", "-c", "1", "--rate", "0"], 3.0,
+                    1.5),
+}
+# scenario -> a second loadgen run next to the measured one
+BACKGROUND = {
+    "echo-1+idle": ["--mode", "idle", "-c", "1000"],
 }
 
 DRIVERS = {
@@ -82,6 +90,14 @@ def run_one(args, scen, server_args):
         if not m:
             raise RuntimeError("server did not start: %r" % line)
         port = m.group(1)
+        bg = None
+        if scen in BACKGROUND:
+            bg = subprocess.Popen(
+                ["taskset", "-c", LOADGEN_CPU, args.loadgen, "-q", "--addr",
+                 "127.0.0.1:" + port, "-d", str(dur + warm + 3)] +
+                BACKGROUND[scen],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1.0)         # its connections are in first
         lg = subprocess.Popen(
             ["taskset", "-c", LOADGEN_CPU, args.loadgen, "-q", "--addr",
              "127.0.0.1:" + port, "-d", str(dur), "--warmup", str(warm),
@@ -95,6 +111,9 @@ def run_one(args, scen, server_args):
         time.sleep(dur - 0.6)
         c1, t1 = cpu_ns(srv.pid), time.monotonic()
         rc = lg.wait(timeout=dur + warm + 40)
+        if bg is not None:
+            bg.send_signal(signal.SIGTERM)
+            bg.wait(timeout=20)
         row["lg_exit"] = rc
         row["win_cpu_pct"] = 100.0 * (c1 - c0) / 1e9 / (t1 - t0)
         row["wall_s"] = time.monotonic() - t_start

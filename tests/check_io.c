@@ -752,12 +752,26 @@ io_test_on_alarm(int sig)
 	(void)sig;
 }
 
+/* SIGALRM, caught, in usec microseconds (under a second). */
+static void
+io_test_alarm_in(long usec)
+{
+	struct sigaction sa;
+	struct itimerval it;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = io_test_on_alarm;
+	sigemptyset(&sa.sa_mask);
+	ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
+	memset(&it, 0, sizeof(it));
+	it.it_value.tv_usec = usec;
+	ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+}
+
 /* A signal cuts the nap short: wait() returns -1 with EINTR at once. */
 START_TEST(test_io_backoff_eintr)
 {
 	struct io_event fired[MAX_FIRED];
-	struct sigaction sa;
-	struct itimerval it;
 	struct stats stats;
 	int64_t t0, dt;
 	int i, n = 0;
@@ -765,14 +779,8 @@ START_TEST(test_io_backoff_eintr)
 
 	/* A 4 s cap: the naps reach seconds. */
 	st = io_test_create_backoff(&io_backoff, &stats, 64, 4000000);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = io_test_on_alarm;
-	sigemptyset(&sa.sa_mask);
-	ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
 	/* 1 + 2 + ... + 2^20 us is about 2 s: the alarm lands in a nap. */
-	memset(&it, 0, sizeof(it));
-	it.it_value.tv_usec = 300 * 1000;
-	ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+	io_test_alarm_in(300 * 1000);
 	t0 = io_test_now_us();
 	for (i = 0; i < 40; i++) {
 		n = io_backoff.wait(st, -1, true, fired, MAX_FIRED);
@@ -1010,8 +1018,6 @@ END_TEST
 START_TEST(test_io_adaptive_eintr)
 {
 	struct io_event fired[MAX_FIRED];
-	struct sigaction sa;
-	struct itimerval it;
 	struct stats stats;
 	int64_t t0, dt;
 	int a[2], n;
@@ -1020,13 +1026,7 @@ START_TEST(test_io_adaptive_eintr)
 	st = io_test_create_adaptive(&stats, 0, IO_SPIN_EPOLL);
 	io_test_pair(a);
 	ck_assert_int_eq(io_adaptive.modify(st, a[0], 0, IO_READ), 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = io_test_on_alarm;
-	sigemptyset(&sa.sa_mask);
-	ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
-	memset(&it, 0, sizeof(it));
-	it.it_value.tv_usec = 100 * 1000;
-	ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+	io_test_alarm_in(100 * 1000);
 	t0 = io_test_now_us();
 	n = io_adaptive.wait(st, 5000, true, fired, MAX_FIRED);
 	dt = io_test_now_us() - t0;
