@@ -55,7 +55,7 @@ options_defaults(struct config *cfg)
 	cfg->max_outbuf = 1024 * 1024;
 	cfg->stats_interval = 0;
 	cfg->backoff_max_us = 1000;
-	cfg->spin_us = 50;		/* README: "Choosing --spin-us" */
+	cfg->spin_us = 25;		/* README: "Choosing --spin-us" */
 	cfg->spin = IO_SPIN_EPOLL;
 	cfg->idle_timeout = 0;
 	cfg->line_timeout = 30;
@@ -92,7 +92,7 @@ options_usage(FILE *out)
 	    "      --line-timeout S    close clients whose partial line is older than\n"
 	    "                          S seconds, 0 = off (default 30)\n"
 	    "      --spin-us N         adaptive driver: idle time it spins before\n"
-	    "                          sleeping in epoll_wait (default 50)\n"
+	    "                          sleeping in epoll_wait (default 25)\n"
 	    "      --spin HOW          adaptive driver: spin with epoll_wait(0) or\n"
 	    "                          the busy recv sweep (default epoll)\n"
 	    "  -v, --verbose           log every connection\n"

@@ -230,7 +230,7 @@ START_TEST(test_options_spin)
 	char err[256];
 
 	options_defaults(&cfg);
-	ck_assert_uint_eq(cfg.spin_us, 50);
+	ck_assert_uint_eq(cfg.spin_us, 25);
 	ck_assert_int_eq(cfg.spin, IO_SPIN_EPOLL);
 	ck_assert_int_eq(PARSE(&cfg, err, "--io", "adaptive", "--spin-us", "0",
 	    "--spin", "busy"), OPTIONS_RUN);
