@@ -1,15 +1,29 @@
-/* client.h - the one client state machine every driver runs. */
+/* client.h - the one client state machine every driver and protocol runs. */
 #ifndef POLLSERV_CLIENT_H
 #define POLLSERV_CLIENT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "buf.h"
 #include "chat.h"
 #include "frame.h"
+#include "log.h"
 
-struct server;
+struct io_driver;
+struct proto;
+struct stats;
+
+/* Work one client may do in one sweep, so a flooder cannot starve the
+ * rest: bytes read per client per sweep. */
+#define CLIENT_READ_BUDGET	(64 * 1024)
+/* Bytes asked of one recv(): big enough to empty a loopback burst in a
+ * few calls, small enough that the per-sweep budget is honoured.  Also the
+ * size of the shared receive buffer. */
+#define CLIENT_RECV_CHUNK	(16 * 1024)
+/* How long a lingering close waits for the peer's FIN. */
+#define CLIENT_LINGER_MS	2000
 
 /*
  * OPEN -> DRAINING -> LINGERING -> CLOSING; any state may go straight to
@@ -23,8 +37,9 @@ struct server;
  * would make the kernel send RST, and an RST can destroy the "* bye" the
  * peer has not read yet.  So input is read and thrown away until the
  * peer's FIN or a short deadline.  The peer has left the room by then.
- * CLOSING: marked; the fd is untouched until the server reaps it after
- * the sweep, so nothing that is iterating ever sees freed memory.
+ * CLOSING: marked; the fd is untouched until the owner reaps it after
+ * the sweep (client_free), so nothing that is iterating ever sees freed
+ * memory.
  */
 enum client_state {
 	CLIENT_OPEN,
@@ -33,20 +48,77 @@ enum client_state {
 	CLIENT_CLOSING
 };
 
+/* Why a client drains or closes.  client_cause_text() is the log text. */
+enum client_cause {
+	CLOSE_NONE,
+	CLOSE_QUIT,		/* /quit or exit */
+	CLOSE_EOF,		/* the peer half-closed */
+	CLOSE_IDLE_TIMEOUT,
+	CLOSE_LINE_TIMEOUT,
+	CLOSE_DRAIN_TIMEOUT,	/* closing, but its output was never taken */
+	CLOSE_SHUTDOWN,		/* SIGINT/SIGTERM */
+	CLOSE_SHUTDOWN_TIMEOUT,	/* still there when the shutdown flush ended */
+	CLOSE_SLOW_READER,	/* output passed --max-outbuf */
+	CLOSE_OOM,		/* a buffer or table could not grow */
+	CLOSE_DRIVER_ERROR,	/* the driver refused an interest change */
+	CLOSE_RESET,		/* ECONNRESET / EPIPE */
+	CLOSE_RECV_ERROR,
+	CLOSE_SEND_ERROR,
+	CLOSE_NCAUSES
+};
+
+/* The queues a client puts itself on; sized for every client at once by
+ * the owner, so queueing never allocates. */
+struct client_list {
+	struct client **items;
+	size_t	len;
+};
+
+/*
+ * What a client needs from whoever runs it, instead of the whole server:
+ * the clock, the counters, the log limiter, the shared receive buffer,
+ * the driver to tell about interest changes, the flush and reap queues,
+ * and the limits.  The owner (server.c) fills it in; the loop reads it.
+ */
+struct client_ctx {
+	const struct io_driver *io;
+	void   *io_state;
+	struct stats *stats;
+	struct log_limit log;		/* per-client events: rate-limited */
+	int64_t	now_ms;			/* monotonic, read once per sweep */
+	char   *rxbuf;			/* CLIENT_RECV_CHUNK: every recv lands
+					   here first */
+	struct client_list flush;	/* got output this sweep: try to send */
+	struct client_list reap;	/* CLOSING: free after the sweep */
+	size_t	partial_count;		/* clients holding an unfinished line */
+	size_t	draining_count;		/* DRAINING or LINGERING: timers armed */
+	uint64_t discarded;		/* input bytes dropped while lingering */
+	bool	shutting_down;		/* no lingering, no drain timeout */
+	size_t	max_line;
+	size_t	max_outbuf;
+	int64_t	idle_ms, line_ms;	/* --idle-timeout, --line-timeout; 0 off */
+	int64_t	drain_ms;		/* how long a closing client may flush */
+};
+
 struct client {
 	int	fd;
 	enum client_state state;
+	enum client_cause cause;	/* why it drains or closes */
 	int	interest;		/* IO_READ|IO_WRITE registered now */
 	uint64_t serial;		/* connection number, from 1 */
-	size_t	slot;			/* index in server.clients */
-	bool	joined;			/* chat: others were told it joined */
-	bool	queued_flush;		/* in server.flush this sweep */
-	bool	queued_reap;		/* in server.reap */
+	size_t	slot;			/* index in the owner's client table */
+	size_t	member_slot;		/* index in its protocol's member list */
+	bool	member;			/* in that list: others were told it
+					   joined and will be told it left */
+	bool	queued_flush;		/* in ctx->flush this sweep */
+	bool	queued_reap;		/* in ctx->reap */
 	bool	peer_eof;		/* recv() returned 0: no need to linger */
-	const char *close_reason;	/* why it is CLOSING, for the log */
+	struct client_ctx *ctx;
+	const struct proto *proto;
+	void   *proto_self;		/* the protocol instance: its room */
 	char	nick[CHAT_NICK_MAX + 1];
 	struct framer framer;
-	struct buf in;			/* chat: bytes not yet framed */
+	struct buf in;			/* framed protocols: an unfinished line */
 	struct buf out;			/* bytes not yet sent */
 	int64_t	last_input_ms;		/* monotonic: for --idle-timeout */
 	int64_t	partial_since_ms;	/* start of the unfinished line, or 0 */
@@ -54,21 +126,40 @@ struct client {
 					   are bounded in time */
 };
 
+/* A client on fd, OPEN, named guest<serial>, speaking proto; NULL if out
+ * of memory (the fd is left alone then). */
+struct client *client_new(struct client_ctx *ctx, int fd, uint64_t serial,
+	    const struct proto *proto, void *proto_self);
+/* The one free path, after the owner took it out of its tables: a
+ * graceful close first reads away unread input, then the fd is closed. */
+void	client_free(struct client *c);
+
 /* Still in the room: counted by /who, holding its nick. */
 bool	client_present(const struct client *c);
+/* What the driver should watch, from state and buffers alone. */
+int	client_interest(const struct client *c);
+/* Tell the driver if client_interest() changed. */
+void	client_sync_interest(struct client *c);
+const char *client_cause_text(enum client_cause cause);
 
 /* Readiness callbacks: the driver says when, these say what. */
-void	client_on_readable(struct server *srv, struct client *c);
-void	client_on_writable(struct server *srv, struct client *c);
+void	client_on_readable(struct client *c);
+void	client_on_writable(struct client *c);
+/* Once a second: lingering, drain, line and idle deadlines. */
+void	client_tick(struct client *c);
 
 /* Queue bytes for the client; on overflow the client is marked closing
- * (chat) and -1 is returned.  Never truncates. */
-int	client_queue(struct server *srv, struct client *c, const void *p,
-	    size_t n);
+ * (slow reader) and -1 is returned.  Never truncates. */
+int	client_queue(struct client *c, const void *p, size_t n);
+/* Remember a client whose output grew, to try a send after this sweep. */
+void	client_queue_flush(struct client *c);
 /* The one close path: mark, remember why, queue for reaping. */
-void	client_close(struct server *srv, struct client *c, const char *reason);
-/* Stop reading; close once pending output is flushed.  reason is kept
- * for the log line when it finally closes. */
-void	client_drain(struct server *srv, struct client *c, const char *reason);
+void	client_close(struct client *c, enum client_cause cause);
+/* Stop reading; close once pending output is flushed. */
+void	client_drain(struct client *c, enum client_cause cause);
+/* The server drains c for why: its protocol says goodbye first. */
+void	client_farewell(struct client *c, enum client_cause why);
+/* Something could not grow for c: log it, count it, close it. */
+void	client_out_of_memory(struct client *c, const char *what);
 
 #endif

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "fdmap.h"
 #include "io.h"
 
 /*
@@ -29,8 +30,7 @@ struct io_sweep_entry {
 struct io_sweep {
 	struct io_sweep_entry *entries;
 	size_t	count, cap;
-	int    *slot_of;	/* fd -> index in entries, -1 if none */
-	size_t	slot_len;
+	struct fdmap map;	/* fd -> index in entries */
 	size_t	first;		/* the sweep starts here (mod count): rotates */
 	size_t	cursor;		/* entries done in this sweep; a sweep cut
 				 * short by max_fired resumes from here */

@@ -31,6 +31,8 @@ int	net_connect(const struct net_addr *addr, bool nonblocking, char *err);
 /* "127.0.0.1:4001" or "[::1]:4001" for the socket's local address. */
 int	net_local_name(int fd, char *out, size_t len, char *err);
 int	net_local_port(int fd);
+/* The soft RLIMIT_NOFILE: fds this process may open (2^20 if unlimited). */
+long	net_fd_limit(void);
 /* TCP_NODELAY on: chat lines are small and latency is what we measure. */
 int	net_set_nodelay(int fd, char *err);
 

@@ -19,12 +19,19 @@ struct stats {
 	uint64_t pollnval;	/* poll driver: POLLNVAL seen (a bug) */
 	uint64_t timeouts;	/* idle or line timeouts fired */
 	uint64_t oom_closed;	/* closed because a buffer could not grow */
+	uint64_t sigio_overflows; /* sigio: realtime queue overflowed (SIGIO) */
 	uint64_t spins;		/* adaptive: waits that did not sleep */
 	uint64_t wakeups;	/* adaptive: sleeps ended by a ready fd */
 };
 
+struct rusage;
+
 /* One logfmt line, no newline. cpu_user/cpu_sys come from getrusage. */
 void	stats_format(const struct stats *s, size_t clients, char *out,
 	    size_t len);
+/* The same with the CPU times given (fork: the parent's plus its reaped
+ * children's). */
+void	stats_format_usage(const struct stats *s, size_t clients,
+	    const struct rusage *ru, char *out, size_t len);
 
 #endif

@@ -1,12 +1,17 @@
 /* client.c - the client state machine: read, frame, queue, send, close. */
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client.h"
+#include "io.h"
 #include "log.h"
-#include "room.h"
-#include "server.h"
+#include "proto.h"
+#include "stats.h"
 #include "sysio.h"
 
 /* An output buffer bigger than this is released once it drains, so a
@@ -14,11 +19,38 @@
  * for the rest of the connection.  Small ones are kept: a chat line or a
  * 64-byte echo refills them without a malloc/free per message. */
 #define CLIENT_OUT_KEEP		512
+/* Bytes of unread input thrown away before a graceful close, so that
+ * close() sends FIN rather than RST and the peer gets its last lines. */
+#define CLIENT_CLOSE_DISCARD	(64 * 1024)
 
-static bool
-client_echo(const struct server *srv)
+/* The log text of each cause, and whether closing for it is graceful:
+ * the peer may still read, so unread input is discarded first (an RST
+ * could destroy what it has not read yet).  After a reset or a socket
+ * error there is nobody to be graceful to. */
+static const struct {
+	const char *text;
+	bool	graceful;
+} client_causes[CLOSE_NCAUSES] = {
+	[CLOSE_NONE] = { "closed", true },
+	[CLOSE_QUIT] = { "quit", true },
+	[CLOSE_EOF] = { "eof", true },
+	[CLOSE_IDLE_TIMEOUT] = { "idle timeout", true },
+	[CLOSE_LINE_TIMEOUT] = { "line timeout", true },
+	[CLOSE_DRAIN_TIMEOUT] = { "drain timeout", true },
+	[CLOSE_SHUTDOWN] = { "shutdown", true },
+	[CLOSE_SHUTDOWN_TIMEOUT] = { "shutdown timeout", true },
+	[CLOSE_SLOW_READER] = { "slow reader", true },
+	[CLOSE_OOM] = { "out of memory", true },
+	[CLOSE_DRIVER_ERROR] = { "driver error", true },
+	[CLOSE_RESET] = { "reset", false },
+	[CLOSE_RECV_ERROR] = { "recv error", false },
+	[CLOSE_SEND_ERROR] = { "send error", false },
+};
+
+const char *
+client_cause_text(enum client_cause cause)
 {
-	return srv->cfg.mode == MODE_ECHO;
+	return client_causes[cause].text;
 }
 
 static bool
@@ -27,14 +59,62 @@ client_would_block(int err)
 	return err == EAGAIN || err == EWOULDBLOCK;
 }
 
-/* A buffer could not grow: this client goes, nobody else notices. */
-static void
-client_oom(struct server *srv, struct client *c, const char *what)
+/* ---- lifecycle ---------------------------------------------------------- */
+
+struct client *
+client_new(struct client_ctx *ctx, int fd, uint64_t serial,
+    const struct proto *proto, void *proto_self)
 {
-	srv->stats.oom_closed++;
-	log_limited(&srv->client_log, LOG_WARN, srv->now_ms,
-	    "closing %s (fd %d): out of memory for %s", c->nick, c->fd, what);
-	client_close(srv, c, "out of memory");
+	struct client *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->fd = fd;
+	c->state = CLIENT_OPEN;
+	c->serial = serial;
+	c->ctx = ctx;
+	c->proto = proto;
+	c->proto_self = proto_self;
+	c->last_input_ms = ctx->now_ms;
+	snprintf(c->nick, sizeof(c->nick), "guest%llu",
+	    (unsigned long long)serial);
+	frame_init(&c->framer, ctx->max_line);
+	buf_init(&c->in, frame_buffer_size(ctx->max_line));
+	buf_init(&c->out, ctx->max_outbuf);
+	return c;
+}
+
+/* Before a graceful close, swallow input the peer sent after its last
+ * processed line: closing with unread data makes the kernel send RST, and
+ * an RST can destroy output the peer has not read yet ("* bye"). */
+static void
+client_discard_unread(struct client *c)
+{
+	size_t total = 0;
+	ssize_t n;
+
+	while (total < CLIENT_CLOSE_DISCARD) {
+		n = sysio.recv(c->fd, c->ctx->rxbuf, CLIENT_RECV_CHUNK,
+		    MSG_DONTWAIT);
+		if (n > 0)
+			total += (size_t)n;
+		else if (!(n == -1 && errno == EINTR))
+			break;
+	}
+	c->ctx->discarded += total;
+}
+
+void
+client_free(struct client *c)
+{
+	if (c->state == CLIENT_CLOSING && client_causes[c->cause].graceful)
+		client_discard_unread(c);
+	close(c->fd);
+	if (c->partial_since_ms != 0)
+		c->ctx->partial_count--;
+	buf_free(&c->in);
+	buf_free(&c->out);
+	free(c);
 }
 
 bool
@@ -43,66 +123,131 @@ client_present(const struct client *c)
 	return c->state == CLIENT_OPEN || c->state == CLIENT_DRAINING;
 }
 
+/* ---- interest ----------------------------------------------------------- */
+
+int
+client_interest(const struct client *c)
+{
+	int want = 0;
+
+	/* Backpressure: a client whose output is at the cap is not read
+	 * until it drains, so its memory stays bounded. */
+	if (c->state == CLIENT_OPEN && !(c->proto->backpressure &&
+	    buf_len(&c->out) >= c->out.cap))
+		want |= IO_READ;
+	if (c->state == CLIENT_LINGERING)
+		want |= IO_READ;	/* to see the peer's FIN */
+	if (c->state != CLIENT_CLOSING && buf_len(&c->out) > 0)
+		want |= IO_WRITE;
+	return want;
+}
+
 void
-client_close(struct server *srv, struct client *c, const char *reason)
+client_sync_interest(struct client *c)
+{
+	struct client_ctx *ctx = c->ctx;
+	int want;
+
+	if (c->state == CLIENT_CLOSING)
+		return;		/* the reaper removes it */
+	if ((want = client_interest(c)) == c->interest)
+		return;
+	if (ctx->io->modify(ctx->io_state, c->fd, c->interest, want) == -1) {
+		log_limited(&ctx->log, LOG_WARN, ctx->now_ms,
+		    "closing %s (fd %d): the %s driver refused it: %s",
+		    c->nick, c->fd, ctx->io->name, strerror(errno));
+		client_close(c, CLOSE_DRIVER_ERROR);
+		return;
+	}
+	c->interest = want;
+}
+
+/* ---- closing ------------------------------------------------------------ */
+
+void
+client_out_of_memory(struct client *c, const char *what)
+{
+	c->ctx->stats->oom_closed++;
+	log_limited(&c->ctx->log, LOG_WARN, c->ctx->now_ms,
+	    "closing %s (fd %d): out of memory for %s", c->nick, c->fd, what);
+	client_close(c, CLOSE_OOM);
+}
+
+static void
+client_push(struct client_list *l, struct client *c)
+{
+	l->items[l->len++] = c;
+}
+
+void
+client_close(struct client *c, enum client_cause cause)
 {
 	if (c->state == CLIENT_CLOSING)
 		return;
 	if (c->state == CLIENT_DRAINING || c->state == CLIENT_LINGERING)
-		srv->draining_count--;
-	if (c->state == CLIENT_LINGERING)
-		srv->lingering_count--;
+		c->ctx->draining_count--;
 	c->state = CLIENT_CLOSING;
-	c->close_reason = reason;
-	/* The reap list is sized for every client at once, so this never
-	 * needs to allocate. */
+	c->cause = cause;
+	if (c->member && c->proto->on_closing != NULL)
+		c->proto->on_closing(c->proto_self, c);
 	if (!c->queued_reap) {
 		c->queued_reap = true;
-		srv->reap[srv->nreap++] = c;
+		client_push(&c->ctx->reap, c);
 	}
-	srv->sweep_did_work = true;
 }
 
 /* Output is flushed: close, or linger if the peer may still be sending. */
 static void
-client_finish(struct server *srv, struct client *c)
+client_finish(struct client *c)
 {
-	if (c->peer_eof || srv->shutting_down ||
-	    shutdown(c->fd, SHUT_WR) == -1) {
-		client_close(srv, c, c->close_reason);
+	if (c->peer_eof || c->ctx->shutting_down ||
+	    sysio.shutdown(c->fd, SHUT_WR) == -1) {
+		client_close(c, c->cause);
 		return;
 	}
 	c->state = CLIENT_LINGERING;
-	c->drain_since_ms = srv->now_ms;
-	srv->lingering_count++;
+	c->drain_since_ms = c->ctx->now_ms;
 	/* Gone from the room as far as everyone else can tell. */
-	if (c->joined)
-		room_leave(srv, c);
-	server_update_interest(srv, c);
+	if (c->member && c->proto->on_leave != NULL)
+		c->proto->on_leave(c->proto_self, c);
+	client_sync_interest(c);
 }
 
 void
-client_drain(struct server *srv, struct client *c, const char *reason)
+client_drain(struct client *c, enum client_cause cause)
 {
 	if (c->state != CLIENT_OPEN)
 		return;
 	c->state = CLIENT_DRAINING;
-	c->close_reason = reason;
-	c->drain_since_ms = srv->now_ms;
-	srv->draining_count++;
+	c->cause = cause;
+	c->drain_since_ms = c->ctx->now_ms;
+	c->ctx->draining_count++;
 	/* Whatever came after the last processed line is ignored. */
 	buf_consume(&c->in, buf_len(&c->in));
 	if (buf_len(&c->out) == 0)
-		client_finish(srv, c);
+		client_finish(c);
 	else
-		server_update_interest(srv, c);
+		client_sync_interest(c);
 }
+
+void
+client_farewell(struct client *c, enum client_cause why)
+{
+	if (c->state != CLIENT_OPEN)
+		return;
+	if (c->proto->on_farewell != NULL)
+		c->proto->on_farewell(c->proto_self, c, why);
+	client_drain(c, why);
+}
+
+/* ---- output ------------------------------------------------------------- */
 
 /* send() pending output until it is gone or the socket is full.  Only
  * ever marks the client, so it is safe in the middle of a broadcast. */
 static void
-client_send(struct server *srv, struct client *c)
+client_send(struct client *c)
 {
+	struct stats *stats = c->ctx->stats;
 	ssize_t n;
 
 	while (c->state != CLIENT_CLOSING && buf_len(&c->out) > 0) {
@@ -110,25 +255,35 @@ client_send(struct server *srv, struct client *c)
 		    MSG_NOSIGNAL);
 		if (n > 0) {
 			buf_consume(&c->out, (size_t)n);
-			srv->stats.bytes_out += (uint64_t)n;
-			srv->sweep_did_work = true;
+			stats->bytes_out += (uint64_t)n;
 			continue;
 		}
 		if (n == -1 && client_would_block(errno)) {
-			srv->stats.wouldblock++;
+			stats->wouldblock++;
 			break;
 		}
 		if (n == -1 && errno == EINTR)
 			continue;
-		client_close(srv, c, errno == EPIPE || errno == ECONNRESET ?
-		    "reset" : "send error");
+		client_close(c, errno == EPIPE || errno == ECONNRESET ?
+		    CLOSE_RESET : CLOSE_SEND_ERROR);
 		return;
 	}
 }
 
-int
-client_queue(struct server *srv, struct client *c, const void *p, size_t n)
+void
+client_queue_flush(struct client *c)
 {
+	if (!c->queued_flush) {
+		c->queued_flush = true;
+		client_push(&c->ctx->flush, c);
+	}
+}
+
+int
+client_queue(struct client *c, const void *p, size_t n)
+{
+	struct client_ctx *ctx = c->ctx;
+
 	if (c->state == CLIENT_CLOSING)
 		return -1;
 	if (buf_append(&c->out, p, n) == 0)
@@ -138,7 +293,7 @@ client_queue(struct server *srv, struct client *c, const void *p, size_t n)
 	 * to more than a MiB per reader before the end-of-sweep flush.  So
 	 * send what is pending before calling anyone slow. */
 	if (errno == ENOBUFS) {
-		client_send(srv, c);
+		client_send(c);
 		if (c->state == CLIENT_CLOSING)
 			return -1;
 		if (buf_append(&c->out, p, n) == 0)
@@ -147,64 +302,75 @@ client_queue(struct server *srv, struct client *c, const void *p, size_t n)
 	/* Never truncate, never drop silently: a client that cannot keep up
 	 * is disconnected instead. */
 	if (errno == ENOBUFS) {
-		srv->stats.slow_closed++;
-		log_limited(&srv->client_log, LOG_INFO, srv->now_ms,
+		ctx->stats->slow_closed++;
+		log_limited(&ctx->log, LOG_INFO, ctx->now_ms,
 		    "closing %s (fd %d): pending output passed "
-		    "--max-outbuf (%zu bytes)", c->nick, c->fd,
-		    srv->cfg.max_outbuf);
-		client_close(srv, c, "slow reader");
+		    "--max-outbuf (%zu bytes)", c->nick, c->fd, ctx->max_outbuf);
+		client_close(c, CLOSE_SLOW_READER);
 	} else {
-		client_oom(srv, c, "output");
+		client_out_of_memory(c, "output");
 	}
 	return -1;
 queued:
-	server_queue_flush(srv, c);
+	client_queue_flush(c);
 	return 0;
 }
+
+void
+client_on_writable(struct client *c)
+{
+	client_send(c);
+	if (c->state == CLIENT_CLOSING)
+		return;
+	if (buf_len(&c->out) == 0) {
+		buf_shrink(&c->out, CLIENT_OUT_KEEP);
+		if (c->state == CLIENT_DRAINING) {
+			client_finish(c);
+			return;
+		}
+	}
+	client_sync_interest(c);
+}
+
+/* ---- input -------------------------------------------------------------- */
 
 /* Track when the current unfinished line began, for --line-timeout.  A
  * trickle of bytes does not move the start: that is the slowloris defence. */
 static void
-client_track_partial(struct server *srv, struct client *c, bool line_done)
+client_track_partial(struct client *c, bool line_done)
 {
 	bool partial = buf_len(&c->in) > 0 || c->framer.discarding;
 
 	if (!partial) {
 		if (c->partial_since_ms != 0)
-			srv->partial_count--;
+			c->ctx->partial_count--;
 		c->partial_since_ms = 0;
 	} else if (c->partial_since_ms == 0) {
-		srv->partial_count++;
-		c->partial_since_ms = srv->now_ms;
+		c->ctx->partial_count++;
+		c->partial_since_ms = c->ctx->now_ms;
 	} else if (line_done) {
-		c->partial_since_ms = srv->now_ms;
+		c->partial_since_ms = c->ctx->now_ms;
 	}
 }
 
 /* Handle every complete line in data[0, len); returns the bytes used.
  * Stops early if a line ends the conversation (quit). */
 static size_t
-client_frame(struct server *srv, struct client *c, const char *data,
-    size_t len, bool *line_done)
+client_frame(struct client *c, const char *data, size_t len, bool *line_done)
 {
 	struct frame fr;
 	enum frame_status st;
 	size_t used = 0;
-	char msg[64];
-	int n;
 
 	while (c->state == CLIENT_OPEN) {
 		st = frame_next(&c->framer, data + used, len - used, &fr);
 		if (st == FRAME_NEED_MORE)
 			break;
 		if (st == FRAME_LINE) {
-			room_line(srv, c, fr.line, fr.len);
+			c->proto->on_line(c->proto_self, c, fr.line, fr.len);
 			*line_done = true;
-		} else if (st == FRAME_TOO_LONG) {
-			n = snprintf(msg, sizeof(msg),
-			    "! line too long (max %zu bytes)\n",
-			    srv->cfg.max_line);
-			client_queue(srv, c, msg, (size_t)n);
+		} else if (st == FRAME_TOO_LONG && c->proto->on_overlong) {
+			c->proto->on_overlong(c->proto_self, c);
 		}
 		used += fr.consumed;
 	}
@@ -212,22 +378,21 @@ client_frame(struct server *srv, struct client *c, const char *data,
 }
 
 /*
- * Chat input arrives in the server's shared receive buffer.  Whole lines
- * are handled straight from there; only an unfinished tail is copied into
- * the client's own input buffer, which is released again once the line is
- * complete.  So a client that sends whole lines, or nothing, holds no
- * input memory at all: what keeps 10,000 idle clients cheap.
+ * Input arrives in the shared receive buffer.  Whole lines are handled
+ * straight from there; only an unfinished tail is copied into the client's
+ * own input buffer, which is released again once the line is complete.
+ * So a client that sends whole lines, or nothing, holds no input memory
+ * at all: what keeps 10,000 idle clients cheap.
  */
 static void
-client_feed_lines(struct server *srv, struct client *c, const char *p,
-    size_t n)
+client_feed_lines(struct client *c, const char *p, size_t n)
 {
 	bool line_done = false;
 	size_t used, take;
 
 	while (n > 0 && c->state == CLIENT_OPEN) {
 		if (buf_len(&c->in) == 0) {
-			used = client_frame(srv, c, p, n, &line_done);
+			used = client_frame(c, p, n, &line_done);
 			p += used;
 			n -= used;
 			/* What is left cannot be a whole line, and framing
@@ -245,100 +410,101 @@ client_feed_lines(struct server *srv, struct client *c, const char *p,
 			goto oom;
 		p += take;
 		n -= take;
-		used = client_frame(srv, c, buf_head(&c->in), buf_len(&c->in),
+		used = client_frame(c, buf_head(&c->in), buf_len(&c->in),
 		    &line_done);
 		buf_consume(&c->in, used);
 	}
 	if (buf_len(&c->in) == 0)
 		buf_shrink(&c->in, 0);
-	client_track_partial(srv, c, line_done);
+	client_track_partial(c, line_done);
 	return;
 oom:
-	client_oom(srv, c, "input");
+	client_out_of_memory(c, "input");
 }
 
 /* The peer sent FIN: finish what it said, then flush and close. */
 static void
-client_on_eof(struct server *srv, struct client *c)
+client_on_eof(struct client *c)
 {
 	struct frame fr;
 
 	c->peer_eof = true;
-	if (!client_echo(srv) && c->state == CLIENT_OPEN &&
+	if (c->proto->on_line != NULL && c->state == CLIENT_OPEN &&
 	    frame_finish(&c->framer, buf_head(&c->in), buf_len(&c->in), &fr) ==
 	    FRAME_LINE)
-		room_line(srv, c, fr.line, fr.len);
+		c->proto->on_line(c->proto_self, c, fr.line, fr.len);
 	buf_consume(&c->in, buf_len(&c->in));
-	client_track_partial(srv, c, false);
-	client_drain(srv, c, "eof");
+	client_track_partial(c, false);
+	client_drain(c, CLOSE_EOF);
 }
 
 /* LINGERING: read and drop whatever the peer still sends, until its FIN. */
 static void
-client_discard(struct server *srv, struct client *c)
+client_linger_read(struct client *c)
 {
-	size_t budget = SERVER_READ_BUDGET;
+	size_t budget = CLIENT_READ_BUDGET;
 	ssize_t n;
 
 	while (budget > 0) {
-		n = sysio.recv(c->fd, srv->rxbuf, SERVER_RECV_CHUNK, 0);
+		n = sysio.recv(c->fd, c->ctx->rxbuf, CLIENT_RECV_CHUNK, 0);
 		if (n > 0) {
 			budget -= (size_t)n < budget ? (size_t)n : budget;
-			srv->sweep_did_work = true;
+			c->ctx->discarded += (uint64_t)n;
 			continue;
 		}
 		if (n == -1 && client_would_block(errno)) {
-			srv->stats.wouldblock++;
+			c->ctx->stats->wouldblock++;
 			return;
 		}
 		if (n == -1 && errno == EINTR)
 			continue;
 		/* FIN (or an error): the peer has everything it will read. */
-		srv->sweep_did_work = true;
-		client_close(srv, c, c->close_reason);
+		client_close(c, c->cause);
 		return;
 	}
 }
 
-void
-client_on_readable(struct server *srv, struct client *c)
+/* Bytes received: to the framer or straight to the protocol.  false if
+ * the client could not take them (it is closing then). */
+static bool
+client_take(struct client *c, const char *p, size_t n)
 {
-	size_t budget = SERVER_READ_BUDGET, room, want;
-	bool echo = client_echo(srv);
+	c->ctx->stats->bytes_in += (uint64_t)n;
+	c->last_input_ms = c->ctx->now_ms;
+	if (c->proto->on_line != NULL)
+		client_feed_lines(c, p, n);
+	else
+		c->proto->on_data(c->proto_self, c, p, n);
+	return c->state != CLIENT_CLOSING;
+}
+
+void
+client_on_readable(struct client *c)
+{
+	size_t budget = CLIENT_READ_BUDGET, room, want;
 	ssize_t n;
-	char *p;
 
 	if (c->state == CLIENT_LINGERING) {
-		client_discard(srv, c);
+		client_linger_read(c);
 		return;
 	}
 	while (budget > 0 && c->state == CLIENT_OPEN) {
 		/* Every recv lands in the shared receive buffer, so a client
-		 * that is polled but says nothing costs no buffer at all.  Echo
-		 * reads no more than its output buffer can still take: that cap
-		 * is the backpressure limit. */
-		want = budget < SERVER_RECV_CHUNK ? budget : SERVER_RECV_CHUNK;
-		room = echo ? c->out.cap - buf_len(&c->out) : want;
+		 * that is polled but says nothing costs no buffer at all.  With
+		 * backpressure no more is read than the output buffer can
+		 * still take. */
+		want = budget < CLIENT_RECV_CHUNK ? budget : CLIENT_RECV_CHUNK;
+		room = c->proto->backpressure ? c->out.cap - buf_len(&c->out) :
+		    want;
 		if (room == 0)
-			break;			/* echo: output at the cap */
+			break;			/* output at the cap */
 		if (room > want)
 			room = want;
-		p = srv->rxbuf;
-		n = sysio.recv(c->fd, p, room, 0);
+		n = sysio.recv(c->fd, c->ctx->rxbuf, room, 0);
 		if (n > 0) {
 			budget -= (size_t)n;
-			srv->stats.bytes_in += (uint64_t)n;
-			srv->sweep_did_work = true;
-			c->last_input_ms = srv->now_ms;
-			if (echo) {
-				if (buf_append(&c->out, p, (size_t)n) == -1) {
-					client_oom(srv, c, "input");
-					return;
-				}
-				server_queue_flush(srv, c);
-			} else {
-				client_feed_lines(srv, c, p, (size_t)n);
-			}
+			if (!client_take(c, c->ctx->rxbuf, (size_t)n))
+				return;
 			/* A short read means the socket buffer is empty: the
 			 * recv() that would say EWOULDBLOCK is pure waste, and
 			 * every driver comes back when more arrives. */
@@ -347,18 +513,17 @@ client_on_readable(struct server *srv, struct client *c)
 			continue;
 		}
 		if (n == 0) {
-			srv->sweep_did_work = true;
-			client_on_eof(srv, c);
+			client_on_eof(c);
 			return;
 		}
 		if (client_would_block(errno)) {
-			srv->stats.wouldblock++;
+			c->ctx->stats->wouldblock++;
 			break;
 		}
 		if (errno == EINTR)
 			continue;
-		client_close(srv, c, errno == ECONNRESET ? "reset" :
-		    "recv error");
+		client_close(c, errno == ECONNRESET ? CLOSE_RESET :
+		    CLOSE_RECV_ERROR);
 		return;
 	}
 	/* A client with fresh output is looked at again by the end-of-sweep
@@ -366,21 +531,52 @@ client_on_readable(struct server *srv, struct client *c)
 	 * here and off again there would cost epoll two epoll_ctl calls per
 	 * echoed message. */
 	if (!c->queued_flush)
-		server_update_interest(srv, c);
+		client_sync_interest(c);
 }
 
+/* ---- timers ------------------------------------------------------------- */
+
 void
-client_on_writable(struct server *srv, struct client *c)
+client_tick(struct client *c)
 {
-	client_send(srv, c);
-	if (c->state == CLIENT_CLOSING)
+	struct client_ctx *ctx = c->ctx;
+	int64_t now = ctx->now_ms;
+	enum client_cause why;
+
+	switch (c->state) {
+	case CLIENT_LINGERING:
+		/* A lingering peer that never sends its FIN is cut off. */
+		if (now - c->drain_since_ms >= CLIENT_LINGER_MS)
+			client_close(c, c->cause);
 		return;
-	if (buf_len(&c->out) == 0) {
-		buf_shrink(&c->out, CLIENT_OUT_KEEP);
-		if (c->state == CLIENT_DRAINING) {
-			client_finish(srv, c);
+	case CLIENT_DRAINING:
+		/* A closing connection whose peer takes nothing (dead, or
+		 * never reads) would keep its output and its fd forever,
+		 * even after an idle or line timeout drained it: the flush is
+		 * bounded too.  Shutdown has its own deadline. */
+		if (ctx->shutting_down || now - c->drain_since_ms < ctx->drain_ms)
 			return;
-		}
+		ctx->stats->timeouts++;
+		log_limited(&ctx->log, LOG_INFO, now, "closing %s (fd %d): "
+		    "output not taken within %lld s (after %s)", c->nick, c->fd,
+		    (long long)(ctx->drain_ms / 1000),
+		    client_cause_text(c->cause));
+		client_close(c, CLOSE_DRAIN_TIMEOUT);
+		return;
+	case CLIENT_OPEN:
+		break;
+	case CLIENT_CLOSING:
+		return;
 	}
-	server_update_interest(srv, c);
+	if (ctx->line_ms > 0 && c->partial_since_ms != 0 &&
+	    now - c->partial_since_ms >= ctx->line_ms)
+		why = CLOSE_LINE_TIMEOUT;
+	else if (ctx->idle_ms > 0 && now - c->last_input_ms >= ctx->idle_ms)
+		why = CLOSE_IDLE_TIMEOUT;
+	else
+		return;
+	ctx->stats->timeouts++;
+	log_limited(&ctx->log, LOG_INFO, now, "closing %s (fd %d): %s",
+	    c->nick, c->fd, client_cause_text(why));
+	client_farewell(c, why);
 }

@@ -28,6 +28,7 @@
 #include <poll.h>
 #include <stdlib.h>
 
+#include "fdmap.h"
 #include "io.h"
 #include "log.h"
 #include "stats.h"
@@ -36,31 +37,11 @@ struct io_poll_state {
 	struct pollfd *pfds;	/* dense: entries [0, count) are live */
 	int    *masks;		/* registered IO_* mask, parallel to pfds */
 	size_t	count, cap;
-	int    *slot_of;	/* fd -> index in pfds, -1 if none */
-	size_t	slot_len;
+	struct fdmap map;	/* fd -> index in pfds */
 	size_t	next;		/* first unreported slot after poll() */
 	int	pending;	/* revents still hold unreported events */
 	struct stats *stats;
 };
-
-static int
-io_poll_grow_map(struct io_poll_state *st, int fd)
-{
-	size_t len, i;
-	int *p;
-
-	len = st->slot_len ? st->slot_len : 64;
-	while (len <= (size_t)fd)
-		len *= 2;
-	p = realloc(st->slot_of, len * sizeof(*p));
-	if (p == NULL)
-		return -1;
-	for (i = st->slot_len; i < len; i++)
-		p[i] = -1;
-	st->slot_of = p;
-	st->slot_len = len;
-	return 0;
-}
 
 static int
 io_poll_grow_array(struct io_poll_state *st)
@@ -88,8 +69,7 @@ io_poll_create(const struct io_config *cfg)
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return NULL;
 	st->stats = cfg->stats;
-	if (io_poll_grow_map(st, cfg->max_fds > 0 ? cfg->max_fds - 1 : 0)
-	    == -1) {
+	if (fdmap_init(&st->map, cfg->max_fds) == -1) {
 		free(st);
 		return NULL;
 	}
@@ -105,7 +85,7 @@ io_poll_destroy(void *state)
 		return;
 	free(st->pfds);
 	free(st->masks);
-	free(st->slot_of);
+	fdmap_free(&st->map);
 	free(st);
 }
 
@@ -126,13 +106,13 @@ io_poll_remove_slot(struct io_poll_state *st, size_t slot)
 {
 	size_t last;
 
-	st->slot_of[st->pfds[slot].fd] = -1;
+	fdmap_set(&st->map, st->pfds[slot].fd, -1);
 	last = --st->count;
 	if (slot != last) {
 		/* revents moves too: an unreported event stays with its fd. */
 		st->pfds[slot] = st->pfds[last];
 		st->masks[slot] = st->masks[last];
-		st->slot_of[st->pfds[slot].fd] = (int)slot;
+		fdmap_set(&st->map, st->pfds[slot].fd, (int)slot);
 	}
 }
 
@@ -148,21 +128,21 @@ io_poll_modify(void *state, int fd, int old_mask, int new_mask)
 		errno = EBADF;
 		return -1;
 	}
-	slot = (size_t)fd < st->slot_len ? st->slot_of[fd] : -1;
+	slot = fdmap_get(&st->map, fd);
 	if (new_mask == 0) {
 		if (slot != -1)
 			io_poll_remove_slot(st, (size_t)slot);
 		return 0;
 	}
 	if (slot == -1) {
-		if ((size_t)fd >= st->slot_len && io_poll_grow_map(st, fd) == -1)
+		if (fdmap_reserve(&st->map, fd) == -1)
 			return -1;
 		if (st->count == st->cap && io_poll_grow_array(st) == -1)
 			return -1;
 		slot = (int)st->count++;
 		st->pfds[slot].fd = fd;
 		st->pfds[slot].revents = 0;
-		st->slot_of[fd] = slot;
+		fdmap_set(&st->map, fd, slot);
 	}
 	st->pfds[slot].events = io_poll_events(new_mask);
 	st->masks[slot] = new_mask;

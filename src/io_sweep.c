@@ -6,41 +6,18 @@
 #include "io.h"
 #include "io_sweep.h"
 
-static int
-io_sweep_grow_map(struct io_sweep *sw, int fd)
-{
-	size_t len, i;
-	int *p;
-
-	len = sw->slot_len ? sw->slot_len : 64;
-	while (len <= (size_t)fd)
-		len *= 2;
-	p = realloc(sw->slot_of, len * sizeof(*p));
-	if (p == NULL)
-		return -1;
-	for (i = sw->slot_len; i < len; i++)
-		p[i] = -1;
-	sw->slot_of = p;
-	sw->slot_len = len;
-	return 0;
-}
-
 int
 io_sweep_init(struct io_sweep *sw, int max_fds)
 {
 	memset(sw, 0, sizeof(*sw));
-	if (max_fds < 1)
-		max_fds = 1;
-	if (io_sweep_grow_map(sw, max_fds - 1) == -1)
-		return -1;
-	return 0;
+	return fdmap_init(&sw->map, max_fds);
 }
 
 void
 io_sweep_free(struct io_sweep *sw)
 {
 	free(sw->entries);
-	free(sw->slot_of);
+	fdmap_free(&sw->map);
 	memset(sw, 0, sizeof(*sw));
 }
 
@@ -50,7 +27,7 @@ io_sweep_add(struct io_sweep *sw, int fd, int mask)
 	struct io_sweep_entry *p;
 	size_t cap;
 
-	if ((size_t)fd >= sw->slot_len && io_sweep_grow_map(sw, fd) == -1)
+	if (fdmap_reserve(&sw->map, fd) == -1)
 		return -1;
 	if (sw->count == sw->cap) {
 		cap = sw->cap ? sw->cap * 2 : 64;
@@ -62,7 +39,7 @@ io_sweep_add(struct io_sweep *sw, int fd, int mask)
 	}
 	sw->entries[sw->count].fd = fd;
 	sw->entries[sw->count].mask = mask;
-	sw->slot_of[fd] = (int)sw->count;
+	fdmap_set(&sw->map, fd, (int)sw->count);
 	sw->count++;
 	return 0;
 }
@@ -72,12 +49,12 @@ io_sweep_remove(struct io_sweep *sw, int slot)
 {
 	struct io_sweep_entry *last;
 
-	sw->slot_of[sw->entries[slot].fd] = -1;
+	fdmap_set(&sw->map, sw->entries[slot].fd, -1);
 	sw->count--;
 	if ((size_t)slot != sw->count) {
 		last = &sw->entries[sw->count];
 		sw->entries[slot] = *last;
-		sw->slot_of[last->fd] = slot;
+		fdmap_set(&sw->map, last->fd, slot);
 	}
 	/*
 	 * A sweep cut short resumes at cursor.  Moving an entry (or
@@ -103,7 +80,7 @@ io_sweep_modify(struct io_sweep *sw, int fd, int new_mask)
 		errno = EBADF;
 		return -1;
 	}
-	slot = (size_t)fd < sw->slot_len ? sw->slot_of[fd] : -1;
+	slot = fdmap_get(&sw->map, fd);
 	if (new_mask == 0) {
 		if (slot != -1)
 			io_sweep_remove(sw, slot);
@@ -119,7 +96,7 @@ io_sweep_modify(struct io_sweep *sw, int fd, int new_mask)
 int
 io_sweep_has(const struct io_sweep *sw, int fd)
 {
-	return fd >= 0 && (size_t)fd < sw->slot_len && sw->slot_of[fd] != -1;
+	return fdmap_get(&sw->map, fd) != -1;
 }
 
 int

@@ -3,7 +3,9 @@
 #include <stdlib.h>
 
 #include "io.h"
+#include "listen.h"
 #include "log.h"
+#include "loop.h"
 #include "options.h"
 #include "server.h"
 
@@ -30,16 +32,28 @@ main(int argc, char **argv)
 		break;
 	}
 	log_set_level((enum log_level)cfg.verbosity);
+	/* A driver the kernel will not give us (io_uring switched off or
+	 * filtered) is one line and exit 1, like a port that is taken. */
+	if (cfg.io->probe != NULL && cfg.io->probe(err, sizeof(err)) == -1) {
+		fprintf(stderr, "pollserv: --io %s: %s\n", cfg.io->name, err);
+		return 1;
+	}
+	if (cfg.mode == MODE_CHAT && !io_serves_chat(cfg.io)) {
+		fprintf(stderr, "pollserv: --io %s serves %s mode only, not "
+		    "chat (try --mode echo)\n", cfg.io->name, io_modes(cfg.io));
+		return 2;
+	}
+	listen_fit_fd_limit(&cfg);
+	if (cfg.io->serve != NULL)
+		return cfg.io->serve(&cfg);
 	if (server_init(&srv, &cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "pollserv: %s\n", err);
 		return 1;
 	}
-	server_install_signals(&srv);
-	/* The one stdout line: tests and the bench read the port from it. */
-	printf("pollserv: listening on %s (mode %s, io %s)\n", srv.listen_name,
-	    cfg.mode == MODE_CHAT ? "chat" : "echo", srv.io->name);
-	fflush(stdout);
-	rc = server_run(&srv);
+	loop_install_signals(&srv);
+	log_listening(srv.listen_name, cfg.mode == MODE_CHAT ? "chat" : "echo",
+	    srv.io->name);
+	rc = loop_run(&srv);
 	server_free(&srv);
 	return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

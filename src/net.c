@@ -1,5 +1,6 @@
 /* net.c - socket helpers: address parsing, listen, connect, nonblocking. */
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -8,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,11 +17,20 @@
 #include "net.h"
 #include "parse.h"
 
+static int net_error(char *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Fill the caller's error buffer (if any) and return -1. */
 static int
-net_error(char *err, const char *fmt, const char *a, const char *b)
+net_error(char *err, const char *fmt, ...)
 {
-	if (err != NULL)
-		snprintf(err, NET_ERR_LEN, fmt, a, b);
+	va_list ap;
+
+	if (err != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(err, NET_ERR_LEN, fmt, ap);
+		va_end(ap);
+	}
 	return -1;
 }
 
@@ -31,9 +42,9 @@ net_set_nonblocking(int fd, char *err)
 	/* Read-modify-write: setting O_NONBLOCK alone would clear every other
 	 * status flag (Stevens 7.8 shows the wrong way). */
 	if ((flags = fcntl(fd, F_GETFL, 0)) == -1)
-		return net_error(err, "fcntl(F_GETFL): %s%s", strerror(errno), "");
+		return net_error(err, "fcntl(F_GETFL): %s", strerror(errno));
 	if (fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
-		return net_error(err, "fcntl(F_SETFL): %s%s", strerror(errno), "");
+		return net_error(err, "fcntl(F_SETFL): %s", strerror(errno));
 	return 0;
 }
 
@@ -43,8 +54,8 @@ net_set_nodelay(int fd, char *err)
 	int on = 1;
 
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == -1)
-		return net_error(err, "setsockopt(TCP_NODELAY): %s%s",
-		    strerror(errno), "");
+		return net_error(err, "setsockopt(TCP_NODELAY): %s",
+		    strerror(errno));
 	return 0;
 }
 
@@ -57,21 +68,21 @@ net_parse_addr(const char *spec, const char *default_host,
 	unsigned long p;
 
 	if (spec == NULL || *spec == '\0')
-		return net_error(err, "empty address%s%s", "", "");
+		return net_error(err, "empty address");
 	if (spec[0] == '[') {
 		/* [V6]:PORT */
 		const char *close = strchr(spec, ']');
 
 		if (close == NULL || close[1] != ':')
-			return net_error(err, "bad address '%s': want [V6]:PORT%s",
-			    spec, "");
+			return net_error(err, "bad address '%s': want [V6]:PORT",
+			    spec);
 		host = spec + 1;
 		hostlen = (size_t)(close - host);
 		port = close + 2;
 	} else if ((colon = strrchr(spec, ':')) != NULL) {
 		if (strchr(spec, ':') != colon)
 			return net_error(err, "bad address '%s': put IPv6 hosts in "
-			    "brackets, [V6]:PORT%s", spec, "");
+			    "brackets, [V6]:PORT", spec);
 		host = spec;
 		hostlen = (size_t)(colon - spec);
 		port = colon + 1;
@@ -81,11 +92,11 @@ net_parse_addr(const char *spec, const char *default_host,
 		port = spec;
 	}
 	if (hostlen == 0 || hostlen >= sizeof(out->host))
-		return net_error(err, "bad address '%s': missing or long host%s",
-		    spec, "");
+		return net_error(err, "bad address '%s': missing or long host",
+		    spec);
 	if (parse_ulong(port, 0, 65535, &p) == -1)
-		return net_error(err, "bad port in '%s': want 0 to 65535%s",
-		    spec, "");
+		return net_error(err, "bad port in '%s': want 0 to 65535",
+		    spec);
 	memcpy(out->host, host, hostlen);
 	out->host[hostlen] = '\0';
 	out->port = (int)p;
@@ -153,7 +164,7 @@ net_setup_connect(int fd, const struct addrinfo *ai, int nonblocking)
 /* Try each address addr resolves to until setup succeeds on one. */
 static int
 net_open(const struct net_addr *addr, int passive, net_setup_fn setup,
-    int arg, const char *what, char *err)
+    int arg, const char *verb, char *err)
 {
 	struct addrinfo *res, *ai;
 	char name[NET_ADDR_LEN];
@@ -177,7 +188,8 @@ net_open(const struct net_addr *addr, int passive, net_setup_fn setup,
 	freeaddrinfo(res);
 	if (fd == -1) {
 		net_describe(addr, name, sizeof(name));
-		return net_error(err, what, name, strerror(saved));
+		return net_error(err, "cannot %s %.120s: %s", verb, name,
+		    strerror(saved));
 	}
 	return fd;
 }
@@ -186,14 +198,14 @@ int
 net_listen(const struct net_addr *addr, int backlog, char *err)
 {
 	return net_open(addr, 1, net_setup_listen, backlog,
-	    "cannot listen on %.120s: %s", err);
+	    "listen on", err);
 }
 
 int
 net_connect(const struct net_addr *addr, bool nonblocking, char *err)
 {
 	return net_open(addr, 0, net_setup_connect, nonblocking,
-	    "cannot connect to %.120s: %s", err);
+	    "connect to", err);
 }
 
 int
@@ -205,7 +217,7 @@ net_local_name(int fd, char *out, size_t len, char *err)
 	int port;
 
 	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1)
-		return net_error(err, "getsockname: %s%s", strerror(errno), "");
+		return net_error(err, "getsockname: %s", strerror(errno));
 	if (ss.ss_family == AF_INET6) {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 
@@ -233,4 +245,14 @@ net_local_port(int fd)
 	if (ss.ss_family == AF_INET6)
 		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+long
+net_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return 1024;
+	return rl.rlim_cur == RLIM_INFINITY ? 1L << 20 : (long)rl.rlim_cur;
 }

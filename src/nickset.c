@@ -6,6 +6,8 @@
 #include "chat.h"
 #include "nickset.h"
 
+void *(*nickset_calloc)(size_t, size_t) = calloc;
+
 static uint32_t
 nickset_hash(const char *nick, size_t len)
 {
@@ -27,10 +29,10 @@ nickset_init(struct nickset *ns, size_t expected)
 {
 	size_t cap = 16;
 
-	/* Keep the load under a half so probe chains stay short. */
+	/* Keep the load at most a half so probe chains stay short. */
 	while (cap < expected * 2)
 		cap *= 2;
-	ns->slots = calloc(cap, sizeof(*ns->slots));
+	ns->slots = nickset_calloc(cap, sizeof(*ns->slots));
 	ns->cap = ns->slots ? cap : 0;
 	ns->used = ns->deleted = 0;
 	return ns->slots ? 0 : -1;
@@ -73,7 +75,8 @@ nickset_find(const struct nickset *ns, const char *nick, size_t len)
 	return e ? e->owner : NULL;
 }
 
-/* First free slot on src's probe chain; reports whether it was deleted. */
+/* The first slot that is not live on hash's probe chain: empty or a
+ * tombstone, which the caller may reuse. */
 static struct nickset_entry *
 nickset_free_slot(struct nickset_entry *slots, size_t cap, uint32_t hash)
 {
@@ -85,8 +88,11 @@ nickset_free_slot(struct nickset_entry *slots, size_t cap, uint32_t hash)
 	return &slots[i];
 }
 
-/* Make sure one more entry keeps the table under half full, counting
- * deleted slots, which lengthen probe chains just like live ones. */
+/* Make sure one more entry keeps the table at most half full, counting
+ * deleted slots, which lengthen probe chains just like live ones.  When
+ * it is not, rebuild it without tombstones, doubling the size only as far
+ * as the live entries need: a table full of tombstones from renames is
+ * rebuilt at the same size. */
 static int
 nickset_make_room(struct nickset *ns)
 {
@@ -97,7 +103,7 @@ nickset_make_room(struct nickset *ns)
 		return 0;
 	while ((ns->used + 1) * 2 > cap)
 		cap *= 2;
-	if ((slots = calloc(cap, sizeof(*slots))) == NULL)
+	if ((slots = nickset_calloc(cap, sizeof(*slots))) == NULL)
 		return -1;
 	for (i = 0; i < ns->cap; i++) {
 		if (ns->slots[i].state != NICKSET_LIVE)

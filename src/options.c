@@ -78,9 +78,9 @@ options_usage(FILE *out)
 	    "  -l, --listen ADDR       HOST:PORT, [V6]:PORT or PORT; port 0 picks one\n"
 	    "                          (default 127.0.0.1:4001)\n"
 	    "  -m, --mode MODE         chat (relay lines) or echo (default chat)\n"
-	    "  -i, --io DRIVER         readiness driver (default busy):\n");
+	    "  -i, --io DRIVER         I/O driver or model (default busy):\n");
 	for (d = io_drivers; *d != NULL; d++)
-		fprintf(out, "        %-8s %s\n", (*d)->name, (*d)->summary);
+		fprintf(out, "      %-10s %s\n", (*d)->name, (*d)->summary);
 	fprintf(out,
 	    "      --max-clients N     connected clients at most (default 10000)\n"
 	    "      --max-line N        longest chat line, without LF (default 4096)\n"
@@ -102,6 +102,9 @@ options_usage(FILE *out)
 	    "Sizes take a k or M suffix.  Signals: TERM/INT shut down cleanly,\n"
 	    "USR1 prints a stats line.\n");
 }
+
+static enum options_result options_error(char *err, size_t errlen,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static enum options_result
 options_error(char *err, size_t errlen, const char *fmt, ...)
@@ -235,12 +238,12 @@ options_parse(int argc, char **argv, struct config *cfg, char *err,
 	 * buffer, or a client would be dropped as a slow reader for a long
 	 * line or a /who it did nothing wrong to receive. */
 	if (cfg->mode == MODE_CHAT &&
-	    (cfg->max_outbuf < cfg->max_line + CHAT_NICK_MAX + 8 ||
+	    (cfg->max_outbuf < cfg->max_line + CHAT_RELAY_EXTRA ||
 	    cfg->max_outbuf < CHAT_REPLY_MAX))
 		return options_error(err, errlen,
 		    "--max-outbuf (%zu) must be at least %d and at least "
 		    "--max-line + %d in chat mode", cfg->max_outbuf,
-		    CHAT_REPLY_MAX, CHAT_NICK_MAX + 8);
+		    CHAT_REPLY_MAX, CHAT_RELAY_EXTRA);
 	cfg->verbosity = verbosity;
 	return OPTIONS_RUN;
 }

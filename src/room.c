@@ -1,125 +1,164 @@
 /* room.c - the chat protocol: welcome, relay, /nick, /who, /quit, leave. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "chat.h"
+#include "client.h"
 #include "log.h"
 #include "nickset.h"
+#include "proto.h"
 #include "room.h"
-#include "server.h"
-
-/* Server lines are short except relays; those are built in srv->scratch,
- * which is sized for the longest legal line plus "<nick> " and LF. */
-#define ROOM_NOTICE_MAX	(CHAT_NICK_MAX * 2 + 64)
-
-static void
-room_reply(struct server *srv, struct client *c, const char *msg)
-{
-	client_queue(srv, c, msg, strlen(msg));
-}
-
-void
-room_broadcast(struct server *srv, const struct client *skip,
-    const char *msg, size_t len)
-{
-	size_t i;
-
-	/* client_queue may mark a slow reader CLOSING but never frees or
-	 * reorders the table, so a plain index walk is safe. */
-	for (i = 0; i < srv->nclients; i++) {
-		struct client *other = srv->clients[i];
-
-		if (other != skip && other->state == CLIENT_OPEN)
-			client_queue(srv, other, msg, len);
-	}
-}
+#include "stats.h"
 
 int
-room_join(struct server *srv, struct client *c)
+room_init(struct room *r, struct client_ctx *ctx, size_t max_members,
+    size_t max_line)
 {
-	char msg[ROOM_NOTICE_MAX];
-	int n;
-
-	if (nickset_add(&srv->nicks, c->nick, strlen(c->nick), c) == -1)
+	memset(r, 0, sizeof(*r));
+	r->ctx = ctx;
+	r->cap = max_members;
+	/* Sized for everyone at once, so joining never allocates here. */
+	r->members = calloc(max_members ? max_members : 1, sizeof(*r->members));
+	r->scratch_size = max_line + CHAT_RELAY_EXTRA;
+	r->scratch = malloc(r->scratch_size);
+	if (r->members == NULL || r->scratch == NULL ||
+	    nickset_init(&r->nicks, 64) == -1) {
+		free(r->members);
+		free(r->scratch);
+		memset(r, 0, sizeof(*r));
 		return -1;
-	c->joined = true;
-	n = snprintf(msg, sizeof(msg), "* welcome, you are %s\n", c->nick);
-	client_queue(srv, c, msg, (size_t)n);
-	n = snprintf(msg, sizeof(msg), "* %s joined\n", c->nick);
-	room_broadcast(srv, c, msg, (size_t)n);
+	}
 	return 0;
 }
 
 void
-room_leave(struct server *srv, struct client *c)
+room_free(struct room *r)
 {
-	char msg[ROOM_NOTICE_MAX];
-	int n;
-
-	nickset_remove(&srv->nicks, c->nick, strlen(c->nick), c);
-	c->joined = false;
-	if (srv->shutting_down)
-		return;		/* nobody is left to tell */
-	n = snprintf(msg, sizeof(msg), "* %s left\n", c->nick);
-	room_broadcast(srv, c, msg, (size_t)n);
+	free(r->members);
+	free(r->scratch);
+	nickset_free(&r->nicks);
+	memset(r, 0, sizeof(*r));
 }
 
 static void
-room_nick(struct server *srv, struct client *c, const char *nick, size_t len)
+room_reply(struct client *c, const char *msg)
 {
-	char msg[ROOM_NOTICE_MAX];
+	client_queue(c, msg, strlen(msg));
+}
+
+void
+room_broadcast(struct room *r, const struct client *skip, const char *msg,
+    size_t len)
+{
+	size_t i;
+
+	/* client_queue may mark a slow reader CLOSING but never frees or
+	 * reorders the member list, so a plain index walk is safe. */
+	for (i = 0; i < r->nmembers; i++) {
+		struct client *other = r->members[i];
+
+		if (other != skip && other->state == CLIENT_OPEN)
+			client_queue(other, msg, len);
+	}
+}
+
+int
+room_join(struct room *r, struct client *c)
+{
+	char msg[CHAT_NOTICE_MAX];
+	int n;
+
+	if (r->nmembers == r->cap ||
+	    nickset_add(&r->nicks, c->nick, strlen(c->nick), c) == -1)
+		return -1;
+	c->member = true;
+	c->member_slot = r->nmembers;
+	r->members[r->nmembers++] = c;
+	r->present++;
+	n = snprintf(msg, sizeof(msg), CHAT_FMT_WELCOME, c->nick);
+	client_queue(c, msg, (size_t)n);
+	n = snprintf(msg, sizeof(msg), CHAT_FMT_JOINED, c->nick);
+	room_broadcast(r, c, msg, (size_t)n);
+	return 0;
+}
+
+void
+room_leave(struct room *r, struct client *c)
+{
+	struct client *last;
+	char msg[CHAT_NOTICE_MAX];
+	int n;
+
+	if (!c->member)
+		return;
+	/* Lingering clients leave while still counted; closing ones were
+	 * uncounted when they started to close. */
+	if (c->state != CLIENT_CLOSING)
+		r->present--;
+	last = r->members[--r->nmembers];
+	r->members[c->member_slot] = last;
+	last->member_slot = c->member_slot;
+	c->member = false;
+	/* A no-op if a failed /nick already dropped the name. */
+	nickset_remove(&r->nicks, c->nick, strlen(c->nick), c);
+	if (r->ctx->shutting_down)
+		return;		/* nobody is left to tell */
+	n = snprintf(msg, sizeof(msg), CHAT_FMT_LEFT, c->nick);
+	room_broadcast(r, c, msg, (size_t)n);
+}
+
+static void
+room_nick(struct room *r, struct client *c, const char *nick, size_t len)
+{
+	char msg[CHAT_NOTICE_MAX];
 	size_t oldlen = strlen(c->nick);
 	void *owner;
 	int n;
 
 	if (!chat_nick_valid(nick, len)) {
-		room_reply(srv, c, "! invalid nick\n");
+		room_reply(c, CHAT_INVALID_NICK);
 		return;
 	}
 	/* guest<N> names are the server's, so automatic names never clash;
 	 * a client may only "take" its own. */
-	owner = nickset_find(&srv->nicks, nick, len);
+	owner = nickset_find(&r->nicks, nick, len);
 	if ((owner != NULL && owner != c) || (chat_nick_reserved(nick, len) &&
 	    !chat_nick_equal(nick, len, c->nick, oldlen))) {
-		room_reply(srv, c, "! nick taken\n");
+		room_reply(c, CHAT_NICK_TAKEN);
 		return;
 	}
 	/* Drop the old name first: "alice" -> "Alice" is the same key. */
-	nickset_remove(&srv->nicks, c->nick, oldlen, c);
-	if (nickset_add(&srv->nicks, nick, len, c) == -1) {
-		c->joined = false;	/* not in the set: nothing to remove */
-		srv->stats.oom_closed++;
-		log_limited(&srv->client_log, LOG_WARN, srv->now_ms,
-		    "closing %s (fd %d): out of memory for the nick table",
-		    c->nick, c->fd);
-		client_close(srv, c, "out of memory");
+	nickset_remove(&r->nicks, c->nick, oldlen, c);
+	if (nickset_add(&r->nicks, nick, len, c) == -1) {
+		/* Still a member under its old name: the others are told it
+		 * left when it is reaped. */
+		client_out_of_memory(c, "the nick table");
 		return;
 	}
-	n = snprintf(msg, sizeof(msg), "* %s is now %.*s\n", c->nick,
-	    (int)len, nick);
+	n = snprintf(msg, sizeof(msg), CHAT_FMT_RENAMED, c->nick, (int)len,
+	    nick);
 	memcpy(c->nick, nick, len);
 	c->nick[len] = '\0';
-	room_broadcast(srv, NULL, msg, (size_t)n);
+	room_broadcast(r, NULL, msg, (size_t)n);
 }
 
 static void
-room_who(struct server *srv, struct client *c)
+room_who(struct room *r, struct client *c)
 {
 	char msg[32 + CHAT_WHO_MAX * (CHAT_NICK_MAX + 1) + 8];
 	size_t i, len, listed = 0;
 
-	/* Everyone but those closing (all on the reap list) or lingering
-	 * (already gone from the room): no walk over the whole table. */
-	len = (size_t)snprintf(msg, sizeof(msg), "* users (%zu):",
-	    srv->nclients - srv->nreap - srv->lingering_count);
-	for (i = 0; i < srv->nclients; i++) {
-		const struct client *other = srv->clients[i];
+	len = (size_t)snprintf(msg, sizeof(msg), CHAT_FMT_USERS, r->present);
+	for (i = 0; i < r->nmembers; i++) {
+		const struct client *other = r->members[i];
 
 		if (!client_present(other))
 			continue;
 		if (listed == CHAT_WHO_MAX) {
 			len += (size_t)snprintf(msg + len, sizeof(msg) - len,
-			    " ...");
+			    CHAT_WHO_MORE);
 			break;
 		}
 		len += (size_t)snprintf(msg + len, sizeof(msg) - len, " %s",
@@ -127,50 +166,114 @@ room_who(struct server *srv, struct client *c)
 		listed++;
 	}
 	msg[len++] = '\n';
-	client_queue(srv, c, msg, len);
+	client_queue(c, msg, len);
 }
 
 static void
-room_relay(struct server *srv, struct client *c, const char *line,
-    size_t len)
+room_relay(struct room *r, struct client *c, const char *line, size_t len)
 {
 	size_t nick = strlen(c->nick), n = nick + len + 3;
-	char *p = srv->scratch;
+	char *p = r->scratch;
 
-	/* "<nick> text\n", built once and appended to every other client. */
+	/* "<nick> text\n", built once and appended to every other member. */
 	p[0] = '<';
 	memcpy(p + 1, c->nick, nick);
 	p[nick + 1] = '>';
 	p[nick + 2] = ' ';
 	memcpy(p + nick + 3, line, len);
 	p[n] = '\n';
-	room_broadcast(srv, c, p, n + 1);
+	room_broadcast(r, c, p, n + 1);
 }
 
 void
-room_line(struct server *srv, struct client *c, const char *line, size_t len)
+room_line(struct room *r, struct client *c, const char *line, size_t len)
 {
 	struct chat_command cmd = chat_parse(line, len);
 
-	srv->stats.lines++;
+	r->ctx->stats->lines++;
 	switch (cmd.kind) {
 	case CHAT_EMPTY:
 		break;
 	case CHAT_MESSAGE:
-		room_relay(srv, c, line, len);
+		room_relay(r, c, line, len);
 		break;
 	case CHAT_NICK:
-		room_nick(srv, c, cmd.arg, cmd.arg_len);
+		room_nick(r, c, cmd.arg, cmd.arg_len);
 		break;
 	case CHAT_WHO:
-		room_who(srv, c);
+		room_who(r, c);
 		break;
 	case CHAT_QUIT:
-		room_reply(srv, c, "* bye\n");
-		client_drain(srv, c, "quit");
+		room_reply(c, CHAT_BYE);
+		client_drain(c, CLOSE_QUIT);
 		break;
 	case CHAT_UNKNOWN:
-		room_reply(srv, c, "! unknown command\n");
+		room_reply(c, CHAT_UNKNOWN_COMMAND);
 		break;
 	}
 }
+
+/* ---- the proto table ---------------------------------------------------- */
+
+static int
+room_on_join(void *self, struct client *c)
+{
+	return room_join(self, c);
+}
+
+static void
+room_on_line(void *self, struct client *c, const char *line, size_t len)
+{
+	room_line(self, c, line, len);
+}
+
+static void
+room_on_overlong(void *self, struct client *c)
+{
+	char msg[64];
+	int n;
+
+	n = snprintf(msg, sizeof(msg), CHAT_FMT_TOO_LONG,
+	    ((struct room *)self)->ctx->max_line);
+	client_queue(c, msg, (size_t)n);
+}
+
+static void
+room_on_farewell(void *self, struct client *c, enum client_cause why)
+{
+	(void)self;
+	if (why == CLOSE_IDLE_TIMEOUT)
+		room_reply(c, CHAT_IDLE_TIMEOUT);
+	else if (why == CLOSE_LINE_TIMEOUT)
+		room_reply(c, CHAT_LINE_TIMEOUT);
+	else if (why == CLOSE_SHUTDOWN)
+		room_reply(c, CHAT_SHUTTING_DOWN);
+}
+
+/* A member is CLOSING: it is no longer counted, but it stays in the list
+ * until it is reaped, so a broadcast in progress never sees the list
+ * change under it. */
+static void
+room_on_closing(void *self, struct client *c)
+{
+	(void)c;
+	((struct room *)self)->present--;
+}
+
+static void
+room_on_leave(void *self, struct client *c)
+{
+	room_leave(self, c);
+}
+
+const struct proto room_proto = {
+	.name = "chat",
+	.backpressure = false,
+	.refusal = CHAT_SERVER_FULL,
+	.on_join = room_on_join,
+	.on_line = room_on_line,
+	.on_overlong = room_on_overlong,
+	.on_farewell = room_on_farewell,
+	.on_closing = room_on_closing,
+	.on_leave = room_on_leave,
+};

@@ -22,17 +22,24 @@ stats_format(const struct stats *s, size_t clients, char *out, size_t len)
 		ru.ru_utime.tv_sec = ru.ru_stime.tv_sec = 0;
 		ru.ru_utime.tv_usec = ru.ru_stime.tv_usec = 0;
 	}
+	stats_format_usage(s, clients, &ru, out, len);
+}
+
+void
+stats_format_usage(const struct stats *s, size_t clients,
+    const struct rusage *ru, char *out, size_t len)
+{
 	snprintf(out, len,
 	    "clients=%zu accepted=%" PRIu64 " rejected=%" PRIu64
 	    " closed=%" PRIu64 " slow_closed=%" PRIu64 " bytes_in=%" PRIu64
 	    " bytes_out=%" PRIu64 " lines=%" PRIu64 " sweeps=%" PRIu64
 	    " wouldblock=%" PRIu64 " sleeps=%" PRIu64 " pollnval=%" PRIu64
 	    " timeouts=%" PRIu64 " oom_closed=%" PRIu64
-	    " spins=%" PRIu64 " wakeups=%" PRIu64
+	    " sigio_overflows=%" PRIu64 " spins=%" PRIu64 " wakeups=%" PRIu64
 	    " cpu_user=%.3f cpu_sys=%.3f",
 	    clients, s->accepted, s->rejected, s->closed, s->slow_closed,
 	    s->bytes_in, s->bytes_out, s->lines, s->sweeps, s->wouldblock,
-	    s->sleeps, s->pollnval, s->timeouts, s->oom_closed, s->spins,
-	    s->wakeups,
-	    stats_seconds(ru.ru_utime), stats_seconds(ru.ru_stime));
+	    s->sleeps, s->pollnval, s->timeouts, s->oom_closed,
+	    s->sigio_overflows, s->spins, s->wakeups,
+	    stats_seconds(ru->ru_utime), stats_seconds(ru->ru_stime));
 }

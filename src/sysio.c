@@ -3,7 +3,7 @@
 
 #include "sysio.h"
 
-struct sysio sysio = { recv, send, accept };
+struct sysio sysio = { recv, send, accept, shutdown };
 
 void
 sysio_reset(void)
@@ -11,4 +11,5 @@ sysio_reset(void)
 	sysio.recv = recv;
 	sysio.send = send;
 	sysio.accept = accept;
+	sysio.shutdown = shutdown;
 }

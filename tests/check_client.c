@@ -10,47 +10,39 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chat.h"
 #include "check_suites.h"
 #include "client.h"
 #include "io.h"
+#include "loop.h"
 #include "options.h"
+#include "harness.h"
 #include "server.h"
 #include "sysio.h"
 #include "testutil.h"
 
 /*
- * Each test builds a real server (busy driver, listening on 127.0.0.1:0,
- * which nobody connects to) and hands it one end of socketpairs with
- * server_adopt().  The test then turns the crank itself: server_sweep(srv,
- * 0) runs one pass, so every reply is asserted byte for byte without any
- * timing at all.  "Nothing arrives" is asserted after a fixed number of
- * sweeps, which is deterministic here, unlike over real sockets.
+ * Each test runs the server core in this process (tests/harness.h) and
+ * hands it one end of socketpairs; the test turns the crank itself, so
+ * every reply is asserted byte for byte without any timing at all.
+ * "Nothing arrives" is asserted after a fixed number of sweeps, which is
+ * deterministic here, unlike over real sockets.
  */
 
-#define SM_DEADLINE	3000	/* ms of sweeping before giving up */
+#define SM_DEADLINE	HX_DEADLINE
 #define SM_IDLE_SWEEPS	20	/* sweeps that must produce nothing */
-
-static struct server srv;
-static bool srv_up;
 
 static void
 sm_start(enum server_mode mode, size_t max_line, size_t max_outbuf,
     long max_clients)
 {
 	struct config cfg;
-	char err[256];
 
-	options_defaults(&cfg);
-	snprintf(cfg.listen.host, sizeof(cfg.listen.host), "127.0.0.1");
-	cfg.listen.port = 0;
-	cfg.io = &io_busy;
-	cfg.mode = mode;
+	hx_config(&cfg, mode);
 	cfg.max_line = max_line;
 	cfg.max_outbuf = max_outbuf;
 	cfg.max_clients = max_clients;
-	ck_assert_msg(server_init(&srv, &cfg, err, sizeof(err)) == 0,
-	    "server_init: %s", err);
-	srv_up = true;
+	hx_start(&cfg);
 }
 
 static void
@@ -62,30 +54,13 @@ sm_chat(void)
 static void
 sm_teardown(void)
 {
-	sysio_reset();
-	if (srv_up)
-		server_free(&srv);
-	srv_up = false;
+	hx_stop();
 }
 
-/* Give the server one end of a fresh socketpair; return ours.  sndbuf > 0
- * shrinks the server end's send buffer (a small pipe towards a reader
- * that stalls). */
 static int
 sm_pair(struct client **cp, int sndbuf)
 {
-	struct client *c;
-	int sv[2];
-
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
-	    sv), 0);
-	if (sndbuf > 0)
-		ck_assert_int_eq(setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF,
-		    &sndbuf, sizeof(sndbuf)), 0);
-	c = server_adopt(&srv, sv[1]);
-	if (cp != NULL)
-		*cp = c;
-	return sv[0];
+	return hx_pair(sndbuf, cp, NULL);
 }
 
 /* Adopt a chat client and read its welcome; *nick gets "guestN". */
@@ -107,30 +82,36 @@ sm_join(char *nick, size_t nicklen)
 static void
 sm_sweeps(int n)
 {
-	while (n-- > 0)
-		server_sweep(&srv, 0);
+	hx_sweeps(n);
 }
 
-/* Sweep until fd has something to judge: EOF, an error, or data (with
- * need_lf, data holding a complete line), or SM_DEADLINE passes. */
-static void
-sm_sweep_until(int fd, bool need_lf)
+struct sm_wait {
+	int	fd;
+	bool	need_lf;
+};
+
+/* fd has something to judge: EOF, an error, or data (with need_lf, data
+ * holding a complete line). */
+static bool
+sm_ready(void *arg)
 {
-	int64_t deadline = tu_now_ms() + SM_DEADLINE;
+	const struct sm_wait *w = arg;
 	char peek[65536];
 	ssize_t r;
 
-	for (;;) {
-		server_sweep(&srv, 0);
-		r = recv(fd, peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT);
-		if (r == 0 || (r > 0 && (!need_lf ||
-		    memchr(peek, '\n', (size_t)r) != NULL)))
-			break;
-		if (r == -1 && errno != EAGAIN && errno != EINTR)
-			break;
-		if (tu_now_ms() > deadline)
-			break;
-	}
+	r = recv(w->fd, peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT);
+	if (r == 0 || (r > 0 && (!w->need_lf ||
+	    memchr(peek, '\n', (size_t)r) != NULL)))
+		return true;
+	return r == -1 && errno != EAGAIN && errno != EINTR;
+}
+
+static void
+sm_sweep_until(int fd, bool need_lf)
+{
+	struct sm_wait w = { fd, need_lf };
+
+	(void)hx_sweep_until(sm_ready, &w, HX_DEADLINE);
 }
 
 /* Sweep until fd holds a complete line (or EOF), then compare it. */
@@ -173,15 +154,15 @@ sm_expect_eof(int fd)
 static void
 sm_join_all(int *const fds[], int n)
 {
-	char line[64];
+	char nick[16], line[64];
 	int i, j;
 
 	for (i = 0; i < n; i++) {
 		*fds[i] = sm_join(NULL, 0);
-		snprintf(line, sizeof(line), "* welcome, you are guest%d\n",
-		    i + 1);
+		snprintf(nick, sizeof(nick), "guest%d", i + 1);
+		snprintf(line, sizeof(line), CHAT_FMT_WELCOME, nick);
 		SM_EXPECT(*fds[i], line);
-		snprintf(line, sizeof(line), "* guest%d joined\n", i + 1);
+		snprintf(line, sizeof(line), CHAT_FMT_JOINED, nick);
 		for (j = 0; j < i; j++)
 			SM_EXPECT(*fds[j], line);
 	}
@@ -198,7 +179,7 @@ START_TEST(test_sm_welcome_and_join)
 	/* The newcomer is not told about itself. */
 	SM_QUIET(b);
 	SM_QUIET(a);
-	ck_assert_uint_eq(srv.nclients, 2);
+	ck_assert_uint_eq(hx_srv.nclients, 2);
 	close(a);
 	close(b);
 }
@@ -300,26 +281,26 @@ START_TEST(test_sm_nick)
 	SM_EXPECT(b, "<alice> hi\n");
 
 	TU_SEND(b, "/nick alice\n");
-	SM_EXPECT(b, "! nick taken\n");
+	SM_EXPECT(b, CHAT_NICK_TAKEN);
 	TU_SEND(b, "/nick ALICE\n");		/* case-insensitive */
-	SM_EXPECT(b, "! nick taken\n");
+	SM_EXPECT(b, CHAT_NICK_TAKEN);
 	TU_SEND(b, "/nick guest1\n");		/* guestN is reserved */
-	SM_EXPECT(b, "! nick taken\n");
+	SM_EXPECT(b, CHAT_NICK_TAKEN);
 	TU_SEND(b, "/nick guest77\n");
-	SM_EXPECT(b, "! nick taken\n");
+	SM_EXPECT(b, CHAT_NICK_TAKEN);
 	TU_SEND(b, "/nick bad name\n");
-	SM_EXPECT(b, "! invalid nick\n");
+	SM_EXPECT(b, CHAT_INVALID_NICK);
 	TU_SEND(b, "/nick\n");
-	SM_EXPECT(b, "! invalid nick\n");
+	SM_EXPECT(b, CHAT_INVALID_NICK);
 	TU_SEND(b, "/nick \n");
-	SM_EXPECT(b, "! invalid nick\n");
+	SM_EXPECT(b, CHAT_INVALID_NICK);
 	TU_SEND(b, "/nick a.b\n");
-	SM_EXPECT(b, "! invalid nick\n");
+	SM_EXPECT(b, CHAT_INVALID_NICK);
 	memset(n32, 'n', 33);
 	n32[33] = '\0';
 	snprintf(line, sizeof(line), "/nick %s\n", n32);
 	TU_SEND(b, line);
-	SM_EXPECT(b, "! invalid nick\n");
+	SM_EXPECT(b, CHAT_INVALID_NICK);
 	/* Failures are private. */
 	SM_QUIET(a);
 
@@ -403,17 +384,17 @@ START_TEST(test_sm_quit)
 	sm_join_all((int *[]){ &a, &b }, 2);
 	/* The line after the quit, in the same write, is never processed. */
 	TU_SEND(a, "/quit\nnot relayed\n");
-	SM_EXPECT(a, "* bye\n");
+	SM_EXPECT(a, CHAT_BYE);
 	SM_EXPECT_EOF(a);
 	SM_EXPECT(b, "* guest1 left\n");
 	SM_QUIET(b);
 	/* The server lingers for the quitter's FIN before it lets go. */
-	ck_assert_int_eq(srv.clients[0]->state == CLIENT_LINGERING ||
-	    srv.clients[1]->state == CLIENT_LINGERING, 1);
+	ck_assert_int_eq(hx_srv.clients[0]->state == CLIENT_LINGERING ||
+	    hx_srv.clients[1]->state == CLIENT_LINGERING, 1);
 	close(a);
 	sm_sweeps(SM_IDLE_SWEEPS);
-	ck_assert_uint_eq(srv.nclients, 1);
-	ck_assert_uint_eq(srv.stats.closed, 1);
+	ck_assert_uint_eq(hx_srv.nclients, 1);
+	ck_assert_uint_eq(hx_srv.stats.closed, 1);
 	close(b);
 }
 END_TEST
@@ -429,7 +410,7 @@ START_TEST(test_sm_exit)
 	SM_EXPECT(a, "<guest2> exit \n");
 	SM_EXPECT(a, "<guest2> Exit\n");
 	TU_SEND(b, "exit\r\n/who\n");
-	SM_EXPECT(b, "* bye\n");
+	SM_EXPECT(b, CHAT_BYE);
 	SM_EXPECT_EOF(b);
 	SM_EXPECT(a, "* guest2 left\n");
 	SM_QUIET(a);
@@ -445,9 +426,9 @@ START_TEST(test_sm_unknown_command)
 	sm_chat();
 	sm_join_all((int *[]){ &a, &b }, 2);
 	TU_SEND(a, "/foo\n/\n/nickname x\n");
-	SM_EXPECT(a, "! unknown command\n");
-	SM_EXPECT(a, "! unknown command\n");
-	SM_EXPECT(a, "! unknown command\n");
+	SM_EXPECT(a, CHAT_UNKNOWN_COMMAND);
+	SM_EXPECT(a, CHAT_UNKNOWN_COMMAND);
+	SM_EXPECT(a, CHAT_UNKNOWN_COMMAND);
 	SM_QUIET(b);
 	close(a);
 	close(b);
@@ -499,7 +480,7 @@ START_TEST(test_sm_disconnect_notice)
 	SM_EXPECT(c, "* guest2 left\n");
 	TU_SEND(c, "still here\n");
 	SM_EXPECT(a, "<guest3> still here\n");
-	ck_assert_uint_eq(srv.nclients, 2);
+	ck_assert_uint_eq(hx_srv.nclients, 2);
 	close(a);
 	close(c);
 }
@@ -556,11 +537,11 @@ START_TEST(test_sm_max_clients)
 	sm_join_all((int *[]){ &a }, 1);
 	b = sm_pair(&c, 0);
 	ck_assert_ptr_null(c);
-	ck_assert_int_eq(tu_expect_line(b, "! server full\n", 0), 0);
+	ck_assert_int_eq(tu_expect_line(b, CHAT_SERVER_FULL, 0), 0);
 	ck_assert_int_eq(tu_expect_eof(b, 0), 0);
 	SM_QUIET(a);
-	ck_assert_uint_eq(srv.stats.rejected, 1);
-	ck_assert_uint_eq(srv.nclients, 1);
+	ck_assert_uint_eq(hx_srv.stats.rejected, 1);
+	ck_assert_uint_eq(hx_srv.nclients, 1);
 	close(a);
 	close(b);
 }
@@ -611,12 +592,12 @@ START_TEST(test_sm_slow_reader)
 		    "make it longer .........................\n", nlines);
 		TU_SEND(b, line);
 		wlen += (size_t)sprintf(want + wlen, "<guest2> %s", line);
-		server_sweep(&srv, 0);
+		loop_sweep(&hx_srv, 0);
 		sm_collect(c, &got, &glen, &gcap);
-		if (srv.stats.slow_closed > 0)
+		if (hx_srv.stats.slow_closed > 0)
 			break;
 	}
-	ck_assert_msg(srv.stats.slow_closed == 1, "slow reader never closed "
+	ck_assert_msg(hx_srv.stats.slow_closed == 1, "slow reader never closed "
 	    "after %zu lines", nlines);
 	/* A few more after the close still reach the live reader. */
 	for (i = 0; i < 10; i++) {
@@ -629,7 +610,7 @@ START_TEST(test_sm_slow_reader)
 
 		while (glen < wlen + sizeof(left) - 1 &&
 		    tu_now_ms() < deadline) {
-			server_sweep(&srv, 0);
+			loop_sweep(&hx_srv, 0);
 			sm_collect(c, &got, &glen, &gcap);
 		}
 	}
@@ -671,7 +652,7 @@ START_TEST(test_sm_slow_reader)
 			}
 			ck_assert_msg(errno == EAGAIN, "recv: %s",
 			    strerror(errno));
-			server_sweep(&srv, 0);
+			loop_sweep(&hx_srv, 0);
 			ck_assert_msg(tu_now_ms() < deadline, "slow reader's "
 			    "connection not closed");
 		}
@@ -680,7 +661,7 @@ START_TEST(test_sm_slow_reader)
 		ck_assert_int_eq(memcmp(slow, exp, slen), 0);
 		free(exp);
 	}
-	ck_assert_uint_eq(srv.nclients, 2);
+	ck_assert_uint_eq(hx_srv.nclients, 2);
 	free(got);
 	free(want);
 	free(slow);
@@ -723,19 +704,19 @@ START_TEST(test_sm_echo_backpressure)
 			sent += (size_t)n, blocked = 0;
 		else
 			blocked++;
-		server_sweep(&srv, 0);
+		loop_sweep(&hx_srv, 0);
 	}
 	ck_assert_msg(blocked >= 50, "writes never blocked");
 	ck_assert_uint_lt(sent, total);
 	/* Backpressure, not disconnection. */
 	ck_assert_int_eq(c->state, CLIENT_OPEN);
-	ck_assert_uint_eq(srv.stats.closed, 0);
-	ck_assert_uint_le(buf_len(&c->out), cap + SERVER_READ_BUDGET);
-	in_before = srv.stats.bytes_in;
+	ck_assert_uint_eq(hx_srv.stats.closed, 0);
+	ck_assert_uint_le(buf_len(&c->out), cap + CLIENT_READ_BUDGET);
+	in_before = hx_srv.stats.bytes_in;
 	sm_sweeps(100);
-	ck_assert_msg(srv.stats.bytes_in == in_before, "server kept reading "
+	ck_assert_msg(hx_srv.stats.bytes_in == in_before, "server kept reading "
 	    "with output over the cap");
-	ck_assert_uint_le(buf_len(&c->out), cap + SERVER_READ_BUDGET);
+	ck_assert_uint_le(buf_len(&c->out), cap + CLIENT_READ_BUDGET);
 
 	/* Read and write alternately: everything comes back in order. */
 	deadline = tu_now_ms() + 20000;
@@ -748,11 +729,11 @@ START_TEST(test_sm_echo_backpressure)
 			if (n > 0)
 				sent += (size_t)n;
 		}
-		server_sweep(&srv, 0);
+		loop_sweep(&hx_srv, 0);
 	}
 	ck_assert_uint_eq(rcvd, total);
 	ck_assert_int_eq(memcmp(back, data, total), 0);
-	ck_assert_uint_eq(srv.stats.closed, 0);
+	ck_assert_uint_eq(hx_srv.stats.closed, 0);
 	free(data);
 	free(back);
 	close(a);
@@ -820,7 +801,7 @@ START_TEST(test_sm_short_io)
 	sysio_reset();
 	TU_SEND(b, "normal again\n");
 	SM_EXPECT(a, "<guest2> normal again\n");
-	ck_assert_uint_eq(srv.stats.closed, 0);
+	ck_assert_uint_eq(hx_srv.stats.closed, 0);
 	close(a);
 	close(b);
 }

@@ -1,9 +1,9 @@
 /* check_faults.c - scripted recv/send/accept faults through the sysio seam. */
 #define _GNU_SOURCE	/* memmem */
 /*
- * The server core runs in this process (server_init on 127.0.0.1:0, the
- * busy driver, clients adopted from socketpair() ends) and every sweep is
- * driven by the test.  sysio.recv/send/accept are replaced by wrappers that
+ * The server core runs in this process (tests/harness.c: server_init on
+ * 127.0.0.1:0, the busy driver, clients adopted from socketpair() ends)
+ * and every sweep is driven by the test.  sysio.recv/send/accept are replaced by wrappers that
  * follow a script of rules: fail with an errno, or cap the byte count to
  * make a short read or write, or a seeded mix of EAGAIN, EINTR and short
  * transfers ("chaos").  Each test then asserts the rule of issue 6: only
@@ -21,11 +21,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chat.h"
 #include "check_suites.h"
+#include "client.h"
 #include "io.h"
 #include "log.h"
 #include "net.h"
 #include "options.h"
+#include "harness.h"
+#include "loop.h"
 #include "server.h"
 #include "sysio.h"
 #include "testutil.h"
@@ -166,10 +170,9 @@ struct peer {
 	char   *tx;		/* queued to send, sent as the socket allows */
 	size_t	tx_len, tx_off;
 	bool	eof;
+	int	err;		/* errno if it ended in an error, 0: EOF */
 };
 
-static struct server srv;
-static bool srv_up;
 static struct peer peers[FX_MAX_PEERS];
 static int npeers;
 static FILE *fx_log;	/* the server's stderr, for counting log lines */
@@ -184,7 +187,6 @@ fx_setup(void)
 	memset(fault_eagain, 0, sizeof(fault_eagain));
 	fault_rng = 12345;
 	npeers = 0;
-	srv_up = false;
 	/* Route the core's log into a file this test can read back. */
 	fx_log = tmpfile();
 	ck_assert_ptr_nonnull(fx_log);
@@ -202,10 +204,7 @@ fx_teardown(void)
 {
 	int i;
 
-	sysio_reset();
-	if (srv_up)
-		server_free(&srv);
-	srv_up = false;
+	hx_stop();
 	for (i = 0; i < npeers; i++) {
 		if (peers[i].fd != -1)
 			close(peers[i].fd);
@@ -229,19 +228,12 @@ static void
 fx_start(enum server_mode mode, size_t max_outbuf)
 {
 	struct config cfg;
-	char err[NET_ERR_LEN];
 
-	options_defaults(&cfg);
-	ck_assert_int_eq(net_parse_addr("127.0.0.1:0", "127.0.0.1",
-	    &cfg.listen, err), 0);
-	cfg.mode = mode;
-	cfg.io = &io_busy;
+	hx_config(&cfg, mode);
 	cfg.max_outbuf = max_outbuf;
 	cfg.max_clients = 32;
 	cfg.verbosity = LOG_WARN;
-	ck_assert_msg(server_init(&srv, &cfg, err, sizeof(err)) == 0, "%s",
-	    err);
-	srv_up = true;
+	hx_start(&cfg);
 }
 
 static struct peer *
@@ -262,11 +254,12 @@ fx_new_peer(int fd, int srv_fd)
 static struct peer *
 fx_adopt(void)
 {
-	int sv[2];
+	struct client *c;
+	int fd, srv_fd;
 
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	ck_assert_ptr_nonnull(server_adopt(&srv, sv[0]));
-	return fx_new_peer(sv[1], sv[0]);
+	fd = hx_pair(0, &c, &srv_fd);
+	ck_assert_ptr_nonnull(c);
+	return fx_new_peer(fd, srv_fd);
 }
 
 /* Move bytes between the test's peers and their sockets, both ways. */
@@ -299,18 +292,13 @@ fx_io(void)
 				p->rx_len += (size_t)n;
 				continue;
 			}
-			if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
 				p->eof = true;	/* EOF or reset */
+				p->err = n == 0 ? 0 : errno;
+			}
 			break;
 		}
 	}
-}
-
-static void
-fx_pump(void)
-{
-	server_sweep(&srv, 0);
-	fx_io();
 }
 
 static void
@@ -331,16 +319,36 @@ fx_send_str(struct peer *p, const char *s)
 	fx_send(p, s, strlen(s));
 }
 
+static void
+fx_pump(void)
+{
+	loop_sweep(&hx_srv, 0);
+	fx_io();
+}
+
+struct fx_wait {
+	struct peer *p;
+	size_t	n;		/* unasserted bytes wanted, 0: wait for EOF */
+};
+
+static bool
+fx_arrived(void *arg)
+{
+	const struct fx_wait *w = arg;
+
+	fx_io();
+	return w->p->eof || (w->n > 0 && w->p->rx_len - w->p->rx_seen >= w->n);
+}
+
 /* Sweep until p has received n more bytes (or closed), then compare. */
 static void
 fx_expect_bytes(struct peer *p, const void *want, size_t n)
 {
-	int64_t deadline = tu_now_ms() + FX_WAIT_MS;
+	struct fx_wait w = { p, n };
 	char got[256], exp[256];
 
-	while (p->rx_len - p->rx_seen < n && !p->eof &&
-	    tu_now_ms() < deadline)
-		fx_pump();
+	if (!fx_arrived(&w))
+		(void)hx_sweep_until(fx_arrived, &w, HX_DEADLINE);
 	fx_io();
 	if (p->rx_len - p->rx_seen < n || memcmp(p->rx + p->rx_seen, want,
 	    n) != 0) {
@@ -361,11 +369,11 @@ fx_expect_bytes(struct peer *p, const void *want, size_t n)
 static void
 fx_expect_eof(struct peer *p)
 {
-	int64_t deadline = tu_now_ms() + FX_WAIT_MS;
+	struct fx_wait w = { p, 0 };
 	char got[256];
 
-	while (!p->eof && tu_now_ms() < deadline)
-		fx_pump();
+	if (!fx_arrived(&w))
+		(void)hx_sweep_until(fx_arrived, &w, HX_DEADLINE);
 	ck_assert_msg(p->eof, "peer %d: not closed", (int)(p - peers));
 	tu_quote(p->rx + p->rx_seen, p->rx_len - p->rx_seen, got, sizeof(got));
 	ck_assert_msg(p->rx_len == p->rx_seen, "peer %d: \"%s\" before EOF",
@@ -391,15 +399,15 @@ fx_expect_quiet(struct peer *p)
 static void
 fx_join(struct peer **out, int n)
 {
-	char line[64];
+	char nick[16], line[64];
 	int i, j;
 
 	for (i = 0; i < n; i++) {
 		out[i] = fx_adopt();
-		snprintf(line, sizeof(line), "* welcome, you are guest%d\n",
-		    i + 1);
+		snprintf(nick, sizeof(nick), "guest%d", i + 1);
+		snprintf(line, sizeof(line), CHAT_FMT_WELCOME, nick);
 		fx_expect(out[i], line);
-		snprintf(line, sizeof(line), "* guest%d joined\n", i + 1);
+		snprintf(line, sizeof(line), CHAT_FMT_JOINED, nick);
 		for (j = 0; j < i; j++)
 			fx_expect(out[j], line);
 	}
@@ -417,7 +425,7 @@ static struct client *
 fx_client(const struct peer *p)
 {
 	ck_assert_int_ge(p->srv_fd, 0);
-	return srv.by_fd[p->srv_fd];
+	return hx_srv.by_fd[p->srv_fd];
 }
 
 static size_t
@@ -452,8 +460,8 @@ START_TEST(test_read_short)
 	fx_expect(p[2], "* guest1 is now alice\n");
 	fx_expect(p[0], "* users (3): alice guest2 guest3\n");
 	ck_assert_uint_ge(fault_injected[FAULT_RECV], 30);
-	ck_assert_uint_eq(srv.stats.lines, 3);
-	ck_assert_uint_eq(srv.stats.closed, 0);
+	ck_assert_uint_eq(hx_srv.stats.lines, 3);
+	ck_assert_uint_eq(hx_srv.stats.closed, 0);
 }
 END_TEST
 
@@ -463,7 +471,7 @@ START_TEST(test_read_eagain_eintr)
 	uint64_t wb;
 
 	fx_chat(p, 2);
-	wb = srv.stats.wouldblock;
+	wb = hx_srv.stats.wouldblock;
 	/* Spurious EAGAIN and EINTR before the bytes, then short reads. */
 	fault_add(p[0]->srv_fd, FAULT_RECV, EINTR, 0, 3);
 	fault_add(p[0]->srv_fd, FAULT_RECV, EAGAIN, 0, 5);
@@ -477,8 +485,8 @@ START_TEST(test_read_eagain_eintr)
 	    fault_rules[2].count, 0);
 	ck_assert_uint_ge(fault_injected[FAULT_RECV], 15);
 	/* The injected EAGAINs were counted as wasted calls. */
-	ck_assert_uint_ge(srv.stats.wouldblock - wb, 5);
-	ck_assert_uint_eq(srv.stats.closed, 0);
+	ck_assert_uint_ge(hx_srv.stats.wouldblock - wb, 5);
+	ck_assert_uint_eq(hx_srv.stats.closed, 0);
 	ck_assert_int_eq(fx_client(p[0])->state, CLIENT_OPEN);
 }
 END_TEST
@@ -497,9 +505,9 @@ START_TEST(test_read_reset)
 	fx_expect(p[1], "* guest1 left\n");
 	fx_expect(p[2], "* guest1 left\n");
 	fx_expect_eof(p[0]);
-	ck_assert_uint_eq(srv.stats.closed, 1);
-	ck_assert_uint_eq(srv.nclients, 2);
-	ck_assert_uint_eq(srv.partial_count, 0);
+	ck_assert_uint_eq(hx_srv.stats.closed, 1);
+	ck_assert_uint_eq(hx_srv.nclients, 2);
+	ck_assert_uint_eq(hx_srv.ctx.partial_count, 0);
 	fx_send_str(p[1], "still here\n");
 	fx_expect(p[2], "<guest2> still here\n");
 	fx_expect_quiet(p[1]);
@@ -515,7 +523,7 @@ START_TEST(test_read_error_other)
 	fx_send_str(p[1], "x\n");
 	fx_expect(p[0], "* guest2 left\n");
 	fx_expect_eof(p[1]);
-	ck_assert_uint_eq(srv.stats.closed, 1);
+	ck_assert_uint_eq(hx_srv.stats.closed, 1);
 }
 END_TEST
 
@@ -540,7 +548,7 @@ START_TEST(test_write_short)
 		fx_expect(p[2], line);
 	}
 	ck_assert_uint_ge(fault_injected[FAULT_SEND], 50 * 15 / 3);
-	ck_assert_uint_eq(srv.stats.closed, 0);
+	ck_assert_uint_eq(hx_srv.stats.closed, 0);
 }
 END_TEST
 
@@ -551,7 +559,7 @@ START_TEST(test_write_eagain)
 	uint64_t wb;
 
 	fx_chat(p, 3);
-	wb = srv.stats.wouldblock;
+	wb = hx_srv.stats.wouldblock;
 	/* guest2's socket "fills up" for 40 send attempts. */
 	fault_add(p[1]->srv_fd, FAULT_SEND, EAGAIN, 0, 40);
 	fx_send_str(p[0], "first\n");
@@ -565,10 +573,10 @@ START_TEST(test_write_eagain)
 	fx_expect(p[1], "<guest1> first\n<guest1> second\n<guest3> third\n");
 	fx_expect(p[2], "<guest1> second\n");
 	ck_assert_uint_eq(fault_injected[FAULT_SEND], 40);
-	ck_assert_uint_ge(srv.stats.wouldblock - wb, 40);
+	ck_assert_uint_ge(hx_srv.stats.wouldblock - wb, 40);
 	/* Drained: no longer asks for writability. */
 	ck_assert_int_eq(fx_client(p[1])->interest & IO_WRITE, 0);
-	ck_assert_uint_eq(srv.stats.closed, 0);
+	ck_assert_uint_eq(hx_srv.stats.closed, 0);
 }
 END_TEST
 
@@ -581,11 +589,11 @@ START_TEST(test_write_eintr)
 	fx_send_str(p[0], "through the signal\n");
 	fx_expect(p[1], "<guest1> through the signal\n");
 	ck_assert_uint_eq(fault_injected[FAULT_SEND], 7);
-	ck_assert_uint_eq(srv.stats.closed, 0);
+	ck_assert_uint_eq(hx_srv.stats.closed, 0);
 }
 END_TEST
 
-/* EPIPE on the send right after the relay: server_flush's path. */
+/* EPIPE on the send right after the relay: loop_flush's path. */
 START_TEST(test_flush_epipe)
 {
 	struct peer *p[3];
@@ -597,8 +605,8 @@ START_TEST(test_flush_epipe)
 	fx_expect(p[0], "* guest2 left\n");
 	fx_expect(p[2], "* guest2 left\n");
 	fx_expect_eof(p[1]);
-	ck_assert_uint_eq(srv.stats.closed, 1);
-	ck_assert_uint_eq(srv.stats.slow_closed, 0);
+	ck_assert_uint_eq(hx_srv.stats.closed, 1);
+	ck_assert_uint_eq(hx_srv.stats.slow_closed, 0);
 	fx_send_str(p[2], "yes\n");
 	fx_expect(p[0], "<guest3> yes\n");
 }
@@ -620,7 +628,7 @@ START_TEST(test_writable_reset)
 	fx_expect(p[2], "* guest2 left\n");
 	fx_expect_eof(p[1]);
 	ck_assert_uint_eq(fault_injected[FAULT_SEND], 4);
-	ck_assert_uint_eq(srv.stats.closed, 1);
+	ck_assert_uint_eq(hx_srv.stats.closed, 1);
 }
 END_TEST
 
@@ -673,9 +681,9 @@ START_TEST(test_write_stalled)
 		free(want);
 	}
 	fx_expect(p[0], "* guest2 left\n");
-	ck_assert_uint_eq(srv.stats.slow_closed, 1);
-	ck_assert_uint_eq(srv.stats.closed, 1);
-	ck_assert_uint_eq(srv.nclients, 2);
+	ck_assert_uint_eq(hx_srv.stats.slow_closed, 1);
+	ck_assert_uint_eq(hx_srv.stats.closed, 1);
+	ck_assert_uint_eq(hx_srv.nclients, 2);
 }
 END_TEST
 
@@ -689,16 +697,16 @@ START_TEST(test_quit_short_writes)
 	fault_add_chaos(p[0]->srv_fd, FAULT_SEND, 1);
 	/* Lines after the quit, even in the same packet, are not seen. */
 	fx_send_str(p[0], "bye all\n/quit\nafter the quit\n");
-	fx_expect(p[0], "* bye\n");
+	fx_expect(p[0], CHAT_BYE);
 	fx_expect_eof(p[0]);
 	fx_expect(p[1], "<guest1> bye all\n* guest1 left\n");
 	fx_expect_quiet(p[1]);
 	/* Lingering until the quitter's FIN, then gone. */
-	ck_assert_uint_eq(srv.stats.closed, 0);
+	ck_assert_uint_eq(hx_srv.stats.closed, 0);
 	shutdown(p[0]->fd, SHUT_WR);
 	fx_expect_quiet(p[1]);
-	ck_assert_uint_eq(srv.stats.closed, 1);
-	ck_assert_uint_eq(srv.stats.lines, 2);
+	ck_assert_uint_eq(hx_srv.stats.closed, 1);
+	ck_assert_uint_eq(hx_srv.stats.lines, 2);
 }
 END_TEST
 
@@ -711,7 +719,7 @@ START_TEST(test_quit_epipe)
 	fx_send_str(p[0], "exit\n");
 	fx_expect(p[1], "* guest1 left\n");
 	fx_expect_eof(p[0]);	/* "* bye" was lost with the pipe */
-	ck_assert_uint_eq(srv.stats.closed, 1);
+	ck_assert_uint_eq(hx_srv.stats.closed, 1);
 	fx_expect_quiet(p[1]);
 }
 END_TEST
@@ -730,7 +738,7 @@ START_TEST(test_halfclose_eagain)
 	fx_expect(p[0], "* users (2): guest1 guest2\n");
 	fx_expect_eof(p[0]);
 	fx_expect(p[1], "<guest1> unterminated tail\n* guest1 left\n");
-	ck_assert_uint_eq(srv.stats.closed, 1);
+	ck_assert_uint_eq(hx_srv.stats.closed, 1);
 }
 END_TEST
 
@@ -806,8 +814,8 @@ START_TEST(test_chat_chaos)
 	}
 	ck_assert_uint_gt(fault_eagain[FAULT_RECV], 0);
 	ck_assert_uint_gt(fault_eagain[FAULT_SEND], 0);
-	ck_assert_uint_eq(srv.stats.closed, 0);
-	ck_assert_uint_eq(srv.stats.lines, NCLIENTS * NLINES);
+	ck_assert_uint_eq(hx_srv.stats.closed, 0);
+	ck_assert_uint_eq(hx_srv.stats.lines, NCLIENTS * NLINES);
 }
 END_TEST
 
@@ -849,8 +857,8 @@ START_TEST(test_echo_chaos)
 	fx_expect_bytes(b, small, SMALL);
 	fx_expect_bytes(a, big, BIG);
 	fx_expect_eof(c);
-	ck_assert_uint_eq(srv.stats.closed, 1);
-	ck_assert_uint_eq(srv.nclients, 2);
+	ck_assert_uint_eq(hx_srv.stats.closed, 1);
+	ck_assert_uint_eq(hx_srv.nclients, 2);
 	ck_assert_uint_gt(fault_eagain[FAULT_SEND], 0);
 	/* Half-close after the chaos: everything echoed, then closed. */
 	fx_send_str(a, "tail");
@@ -876,8 +884,60 @@ START_TEST(test_echo_recv_reset)
 	fx_send_str(b, "kept");
 	fx_expect(b, "kept");
 	fx_expect_eof(a);
-	ck_assert_uint_eq(srv.stats.closed, 1);
-	ck_assert_uint_eq(srv.stats.bytes_in, 4);
+	ck_assert_uint_eq(hx_srv.stats.closed, 1);
+	ck_assert_uint_eq(hx_srv.stats.bytes_in, 4);
+}
+END_TEST
+
+/* ---- graceful close ----------------------------------------------------- */
+
+/*
+ * A graceful close first reads away input the server never processed:
+ * closing a socket with unread input makes the peer's side fail with a
+ * reset (ECONNRESET; over TCP an RST that can destroy the "* bye" it has
+ * not read yet).  That read goes through the seam like every other, so a
+ * fault in it is seen and survived: here an EINTR, retried.
+ */
+/* 0 if p's connection ended in a clean EOF, else -errno (a reset). */
+static int
+fx_closed_how(struct peer *p)
+{
+	int64_t deadline = tu_now_ms() + FX_WAIT_MS;
+
+	while (!p->eof && tu_now_ms() < deadline)
+		fx_pump();
+	ck_assert_msg(p->eof, "peer %d: not closed", (int)(p - peers));
+	return -p->err;
+}
+
+START_TEST(test_close_discards_unread)
+{
+	struct peer *p[3];
+	unsigned long before;
+
+	fx_chat(p, 3);
+	/* The server reads nothing from guest1 or guest2 while this holds. */
+	fault_add(p[0]->srv_fd, FAULT_RECV, EAGAIN, 0, -1);
+	fault_add(p[1]->srv_fd, FAULT_RECV, EAGAIN, 0, -1);
+	fx_send_str(p[0], "never read\n");
+	fx_send_str(p[1], "never read\n");
+	fx_pump();
+	/* guest1 is closed with its line unread; the discard meets EINTR,
+	 * retries, and takes the line: the peer sees a clean EOF. */
+	fault_rules[0].count = 0;
+	fault_add(p[0]->srv_fd, FAULT_RECV, EINTR, 0, 1);
+	before = fault_injected[FAULT_RECV];
+	client_close(fx_client(p[0]), CLOSE_QUIT);
+	fx_pump();
+	ck_assert_uint_ge(fault_injected[FAULT_RECV] - before, 2);
+	ck_assert_int_eq(fx_closed_how(p[0]), 0);
+	/* guest2's discard meets EAGAIN (the rule still holds), so its line
+	 * stays unread and its peer sees the reset: the discard matters. */
+	client_close(fx_client(p[1]), CLOSE_QUIT);
+	fx_pump();
+	ck_assert_int_eq(fx_closed_how(p[1]), -ECONNRESET);
+	fx_expect(p[2], "* guest1 left\n* guest2 left\n");
+	ck_assert_uint_eq(hx_srv.stats.lines, 0);
 }
 END_TEST
 
@@ -887,7 +947,7 @@ END_TEST
 static struct peer *
 fx_connect(void)
 {
-	int fd = tu_connect(net_local_port(srv.listen_fd));
+	int fd = tu_connect(net_local_port(hx_srv.listen_fd));
 
 	ck_assert_msg(fd != -1, "%s", tu_error());
 	return fx_new_peer(fd, -1);
@@ -899,18 +959,18 @@ START_TEST(test_accept_transient)
 	uint64_t wb;
 
 	fx_chat(p, 1);
-	wb = srv.stats.wouldblock;
-	fault_add(srv.listen_fd, FAULT_ACCEPT, ECONNABORTED, 0, 2);
-	fault_add(srv.listen_fd, FAULT_ACCEPT, EPROTO, 0, 1);
-	fault_add(srv.listen_fd, FAULT_ACCEPT, EINTR, 0, 2);
-	fault_add(srv.listen_fd, FAULT_ACCEPT, EAGAIN, 0, 3);
+	wb = hx_srv.stats.wouldblock;
+	fault_add(hx_srv.listen_fd, FAULT_ACCEPT, ECONNABORTED, 0, 2);
+	fault_add(hx_srv.listen_fd, FAULT_ACCEPT, EPROTO, 0, 1);
+	fault_add(hx_srv.listen_fd, FAULT_ACCEPT, EINTR, 0, 2);
+	fault_add(hx_srv.listen_fd, FAULT_ACCEPT, EAGAIN, 0, 3);
 	q = fx_connect();
 	fx_expect(q, "* welcome, you are guest2\n");
 	fx_expect(p[0], "* guest2 joined\n");
 	ck_assert_uint_eq(fault_injected[FAULT_ACCEPT], 8);
-	ck_assert_uint_ge(srv.stats.wouldblock - wb, 3);
-	ck_assert_uint_eq(srv.stats.accepted, 1);
-	ck_assert_uint_eq(srv.stats.rejected, 0);
+	ck_assert_uint_ge(hx_srv.stats.wouldblock - wb, 3);
+	ck_assert_uint_eq(hx_srv.stats.accepted, 1);
+	ck_assert_uint_eq(hx_srv.stats.rejected, 0);
 	/* Transient errors are not worth a log line. */
 	ck_assert_uint_eq(fx_log_count("accept"), 0);
 	fx_send_str(q, "hi\n");
@@ -924,20 +984,20 @@ fx_accept_exhausted(int err)
 	struct peer *p[2], *q1, *q2, *q3;
 
 	fx_chat(p, 2);
-	ck_assert_int_ne(srv.reserve_fd, -1);
+	ck_assert_int_ne(hx_srv.reserve_fd, -1);
 	/* The fd table is "full" twice: the reserve fd is given up, the
 	 * waiting connection told and closed, the reserve taken back. */
-	fault_add(srv.listen_fd, FAULT_ACCEPT, err, 0, 1);
+	fault_add(hx_srv.listen_fd, FAULT_ACCEPT, err, 0, 1);
 	q1 = fx_connect();
-	fx_expect(q1, "! server full\n");
+	fx_expect(q1, CHAT_SERVER_FULL);
 	fx_expect_eof(q1);
-	fault_add(srv.listen_fd, FAULT_ACCEPT, err, 0, 1);
+	fault_add(hx_srv.listen_fd, FAULT_ACCEPT, err, 0, 1);
 	q2 = fx_connect();
-	fx_expect(q2, "! server full\n");
+	fx_expect(q2, CHAT_SERVER_FULL);
 	fx_expect_eof(q2);
-	ck_assert_uint_eq(srv.stats.rejected, 2);
-	ck_assert_uint_eq(srv.stats.accepted, 0);
-	ck_assert_int_ne(srv.reserve_fd, -1);
+	ck_assert_uint_eq(hx_srv.stats.rejected, 2);
+	ck_assert_uint_eq(hx_srv.stats.accepted, 0);
+	ck_assert_int_ne(hx_srv.reserve_fd, -1);
 	/* Two refusals within a second: one log line. */
 	ck_assert_uint_eq(fx_log_count("refusing connections"), 1);
 	/* Nobody else noticed, and the next connection is served. */
@@ -971,18 +1031,18 @@ START_TEST(test_accept_pause_without_reserve)
 	int i;
 
 	fx_chat(p, 2);
-	close(srv.reserve_fd);
-	srv.reserve_fd = -1;
-	fault_add(srv.listen_fd, FAULT_ACCEPT, EMFILE, 0, -1);
+	close(hx_srv.reserve_fd);
+	hx_srv.reserve_fd = -1;
+	fault_add(hx_srv.listen_fd, FAULT_ACCEPT, EMFILE, 0, -1);
 	q = fx_connect();
 	for (i = 0; i < 1000 && fault_injected[FAULT_ACCEPT] == 0; i++)
-		server_sweep(&srv, 0);
+		loop_sweep(&hx_srv, 0);
 	ck_assert_uint_ge(fault_injected[FAULT_ACCEPT], 1);
-	ck_assert_int_gt(srv.accept_resume_ms, 0);
+	ck_assert_int_gt(hx_srv.accept_resume_ms, 0);
 	/* Paused: a hundred busy sweeps do not touch the listener. */
 	tried = fault_injected[FAULT_ACCEPT];
 	for (i = 0; i < 100; i++)
-		server_sweep(&srv, 0);
+		loop_sweep(&hx_srv, 0);
 	ck_assert_uint_eq(fault_injected[FAULT_ACCEPT], tried);
 	/* Everyone else is served meanwhile. */
 	fx_send_str(p[0], "still here\n");
@@ -990,8 +1050,8 @@ START_TEST(test_accept_pause_without_reserve)
 	/* fds are back: after the pause the waiting connection gets in. */
 	fault_rules[fault_nrules - 1].count = 0;
 	fx_expect(q, "* welcome, you are guest3\n");
-	ck_assert_int_eq(srv.accept_resume_ms, 0);
-	ck_assert_int_ne(srv.reserve_fd, -1);
+	ck_assert_int_eq(hx_srv.accept_resume_ms, 0);
+	ck_assert_int_ne(hx_srv.reserve_fd, -1);
 }
 END_TEST
 
@@ -1002,14 +1062,14 @@ START_TEST(test_accept_other_error)
 	int i;
 
 	fx_chat(p, 1);
-	fault_add(srv.listen_fd, FAULT_ACCEPT, ENOBUFS, 0, 20);
+	fault_add(hx_srv.listen_fd, FAULT_ACCEPT, ENOBUFS, 0, 20);
 	q = fx_connect();
 	for (i = 0; i < 20; i++)
-		server_sweep(&srv, 0);
+		loop_sweep(&hx_srv, 0);
 	fx_expect(q, "* welcome, you are guest2\n");
 	ck_assert_uint_eq(fault_injected[FAULT_ACCEPT], 20);
 	ck_assert_uint_le(fx_log_count("accept:"), 1);
-	ck_assert_uint_eq(srv.stats.accepted, 1);
+	ck_assert_uint_eq(hx_srv.stats.accepted, 1);
 }
 END_TEST
 
@@ -1049,6 +1109,7 @@ faults_suite(void)
 	tcase_add_test(tc, test_quit_short_writes);
 	tcase_add_test(tc, test_quit_epipe);
 	tcase_add_test(tc, test_halfclose_eagain);
+	tcase_add_test(tc, test_close_discards_unread);
 
 	tc = fx_tcase(s, "chaos", 60);
 	tcase_add_test(tc, test_chat_chaos);

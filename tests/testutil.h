@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <stdio.h>
 
 /*
  * Conventions, so every suite reads the same way:
@@ -83,6 +84,9 @@ int	tu_server_wait_log(struct tu_server *s, const char *needle,
 	    int timeout_ms);
 /* Count the occurrences of needle in the stderr log. */
 int	tu_server_log_count(struct tu_server *s, const char *needle);
+/* key=N from the last "stats event=EVENT " line of the log; -1 if none. */
+long long tu_server_stat(struct tu_server *s, const char *event,
+	    const char *key);
 /* Stop (SIGKILL) if still running and free everything. */
 void	tu_server_free(struct tu_server *s);
 
@@ -94,6 +98,15 @@ void	tu_server_free(struct tu_server *s);
  */
 int	tu_run(const char *bin, const char *const args[], char **out,
 	    char **err, int timeout_ms);
+
+/* ---- /proc ------------------------------------------------------------ */
+
+/* The pids of pid's children as /proc lists them (at most max); how many,
+ * -1 if unreadable. */
+int	tu_children(pid_t pid, int *out, int max);
+/* The number after "key:" in /proc/PID/status (e.g. "Threads"), -1 if
+ * unreadable. */
+long	tu_proc_status(pid_t pid, const char *key);
 
 /* ---- sockets ---------------------------------------------------------- */
 
@@ -165,6 +178,31 @@ void	tu_close_all(int *fds, int n);
 int	tu_ndrivers(void);
 /* Name of io_drivers[i]. */
 const char *tu_driver_name(int i);
+/* NULL if io_drivers[i] can run here, else the one-line reason its probe
+ * gave (io_uring switched off by sysctl or seccomp, an old kernel). */
+const char *tu_driver_unavailable(int i);
+/* A test for a driver that cannot run here says so and ends: skipped,
+ * with the reason printed, never silently passed. */
+#define TU_SKIP_UNAVAILABLE(i) do { \
+	const char *tu_why_ = tu_driver_unavailable(i); \
+	if (tu_why_ != NULL) { \
+		fprintf(stderr, "skipped: %s for --io %s: %s\n", __func__, \
+		    tu_driver_name(i), tu_why_); \
+		return; \
+	} \
+} while (0)
+
+/* Whether io_drivers[i] serves chat mode (fork and thread echo only). */
+bool	tu_driver_serves_chat(int i);
+/* A chat test meets a driver that serves echo only: say so on stderr and
+ * return true, so the test can return; the run shows every skip. */
+bool	tu_skip_unless_chat(int i, const char *test);
+
+/* Start of a chat-only loop test: skip (printed) for echo-only drivers. */
+#define TU_CHAT_ONLY(i) do { \
+	if (tu_skip_unless_chat((i), __func__)) \
+		return; \
+} while (0)
 
 /* ---- check conveniences ----------------------------------------------- */
 

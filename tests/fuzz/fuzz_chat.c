@@ -36,6 +36,8 @@
 #include "log.h"
 #include "net.h"
 #include "options.h"
+#include "listen.h"
+#include "loop.h"
 #include "server.h"
 #include "sysio.h"
 
@@ -115,7 +117,7 @@ fz_adopt(void)
 		return;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == -1)
 		fz_fail("socketpair");
-	if (server_adopt(&fz_srv, sv[0]) == NULL) {
+	if (listen_adopt(&fz_srv, sv[0]) == NULL) {
 		close(sv[1]);
 		return;
 	}
@@ -196,7 +198,7 @@ fz_check_server(void)
 		if (c->partial_since_ms != 0)
 			partial++;
 	}
-	if (partial != fz_srv.partial_count)
+	if (partial != fz_srv.ctx.partial_count)
 		fz_fail("partial_count out of step");
 }
 
@@ -204,7 +206,7 @@ static void
 fz_sweep(int n)
 {
 	while (n-- > 0) {
-		server_sweep(&fz_srv, 0);
+		loop_sweep(&fz_srv, 0);
 		fz_check_server();
 	}
 }
@@ -319,7 +321,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_sweep(1);
 	if (fz_srv.nclients > 0)
 		fz_fail("clients left behind after every peer closed");
-	if (fz_srv.partial_count != 0)
+	if (fz_srv.ctx.partial_count != 0)
 		fz_fail("partial_count not back to 0");
 
 	server_free(&fz_srv);
