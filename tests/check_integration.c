@@ -809,6 +809,7 @@ START_TEST(test_it_signal_storm)
 	pid_t child;
 	int64_t t0;
 
+	TU_CHAT_ONLY(_i);
 	IT_START(_i, NULL, NULL);
 	it_join(fds, 2);
 	child = fork();
