@@ -13,6 +13,7 @@ const struct io_driver *const io_drivers[] = {
 	&io_backoff,
 	&io_sigio,
 	&io_uring_poll,
+	&io_adaptive,
 	&io_fork,
 	&io_thread,
 	NULL
