@@ -28,9 +28,17 @@ struct io_event {
 	int	mask;		/* IO_READ and/or IO_WRITE */
 };
 
+/* How the adaptive driver spins between sleeps (--spin). */
+enum io_spin {
+	IO_SPIN_EPOLL,		/* epoll_wait(..., 0): O(ready fds) a spin */
+	IO_SPIN_BUSY		/* the busy sweep: recv() on every client */
+};
+
 struct io_config {
 	int	max_fds;	/* highest fd + 1 the server will register */
 	unsigned backoff_max_us; /* backoff: longest sleep after idle sweeps */
+	unsigned spin_us;	/* adaptive: idle time spun before sleeping */
+	enum io_spin spin;	/* adaptive: how it spins */
 	struct stats *stats;	/* counters the driver may bump */
 };
 
@@ -80,6 +88,7 @@ struct io_driver {
 
 extern const struct io_driver io_busy, io_select, io_poll, io_epoll,
     io_backoff, io_sigio, io_uring_poll, io_uring_async, io_fork, io_thread;
+extern const struct io_driver io_adaptive;
 /* NULL-terminated, in the order --help lists them. */
 extern const struct io_driver *const io_drivers[];
 const struct io_driver *io_find(const char *name);

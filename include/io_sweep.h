@@ -42,6 +42,8 @@ int	io_sweep_init(struct io_sweep *sw, int max_fds);
 void	io_sweep_free(struct io_sweep *sw);
 /* Add (old 0), change or remove (new 0); -1 with errno on failure. */
 int	io_sweep_modify(struct io_sweep *sw, int fd, int new_mask);
+/* Nonzero if fd is in the list. */
+int	io_sweep_has(const struct io_sweep *sw, int fd);
 /* Report every registered fd with its interest; see io_sweep.c. */
 int	io_sweep_fill(struct io_sweep *sw, struct io_event *fired,
 	    int max_fired);

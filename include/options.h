@@ -6,9 +6,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "io.h"
 #include "net.h"
-
-struct io_driver;
 
 enum server_mode { MODE_CHAT, MODE_ECHO };
 
@@ -23,6 +22,8 @@ struct config {
 	size_t	max_outbuf;
 	unsigned stats_interval;	/* seconds, 0 = off */
 	unsigned backoff_max_us;
+	unsigned spin_us;		/* adaptive: idle spin before sleeping */
+	enum io_spin spin;		/* adaptive: how it spins */
 	unsigned idle_timeout;		/* seconds, 0 = off */
 	unsigned line_timeout;		/* seconds, 0 = off */
 	int	verbosity;		/* enum log_level */

@@ -15,11 +15,13 @@ struct stats {
 	uint64_t lines;		/* chat lines processed */
 	uint64_t sweeps;	/* loop iterations */
 	uint64_t wouldblock;	/* recv/send/accept calls that said EAGAIN */
-	uint64_t sleeps;	/* backoff driver: sleeps after idle sweeps */
+	uint64_t sleeps;	/* backoff, adaptive: sleeps after idle sweeps */
 	uint64_t pollnval;	/* poll driver: POLLNVAL seen (a bug) */
 	uint64_t timeouts;	/* idle or line timeouts fired */
 	uint64_t oom_closed;	/* closed because a buffer could not grow */
 	uint64_t sigio_overflows; /* sigio: realtime queue overflowed (SIGIO) */
+	uint64_t spins;		/* adaptive: waits that did not sleep */
+	uint64_t wakeups;	/* adaptive: sleeps ended by a ready fd */
 };
 
 struct rusage;

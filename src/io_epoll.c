@@ -31,143 +31,52 @@
  * - The registered mask rides in epoll_data next to the fd, so no fd map
  *   is needed.  EPOLL_CLOEXEC keeps the epoll fd out of exec'd children.
  * - The listener hint IO_LISTENER is ignored.
+ *
+ * The interest set itself lives in io_epollset.c, which the adaptive
+ * driver shares: it sleeps in the same kind of epoll_wait().
  */
-#include <errno.h>
-#include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/epoll.h>
-#include <unistd.h>
 
 #include "io.h"
-#include "log.h"
-
-struct io_epoll_state {
-	int	epfd;
-	struct epoll_event *events;	/* epoll_wait() output buffer */
-	int	cap;
-};
-
-#define IO_EPOLL_RW	(IO_READ | IO_WRITE)
+#include "io_epollset.h"
 
 static void *
 io_epoll_create(const struct io_config *cfg)
 {
-	struct io_epoll_state *st;
-	int saved;
+	struct io_epollset *es;
 
 	(void)cfg;
-	if ((st = calloc(1, sizeof(*st))) == NULL)
+	if ((es = malloc(sizeof(*es))) == NULL)
 		return NULL;
-	if ((st->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1) {
-		saved = errno;
-		log_warn("io epoll: epoll_create1: %s", strerror(saved));
-		free(st);
-		errno = saved;
+	if (io_epollset_init(es, "epoll") == -1) {
+		free(es);
 		return NULL;
 	}
-	return st;
+	return es;
 }
 
 static void
 io_epoll_destroy(void *state)
 {
-	struct io_epoll_state *st = state;
-
-	if (st == NULL)
+	if (state == NULL)
 		return;
-	close(st->epfd);
-	free(st->events);
-	free(st);
-}
-
-static int
-io_epoll_ctl(struct io_epoll_state *st, int op, int fd, int mask)
-{
-	struct epoll_event ev;
-
-	ev.events = 0;
-	if (mask & IO_READ)
-		ev.events |= EPOLLIN;
-	if (mask & IO_WRITE)
-		ev.events |= EPOLLOUT;
-	ev.data.u64 = (uint64_t)(uint32_t)fd | (uint64_t)(uint32_t)mask << 32;
-	return epoll_ctl(st->epfd, op, fd, &ev);
+	io_epollset_free(state);
+	free(state);
 }
 
 static int
 io_epoll_modify(void *state, int fd, int old_mask, int new_mask)
 {
-	struct io_epoll_state *st = state;
-
-	if (new_mask == 0) {
-		if (old_mask == 0)
-			return 0;
-		return epoll_ctl(st->epfd, EPOLL_CTL_DEL, fd, NULL);
-	}
-	if (old_mask == 0) {
-		if (io_epoll_ctl(st, EPOLL_CTL_ADD, fd, new_mask) == 0)
-			return 0;
-		/* Already there after all: take the caller's word for now. */
-		if (errno != EEXIST)
-			return -1;
-		return io_epoll_ctl(st, EPOLL_CTL_MOD, fd, new_mask);
-	}
-	/* Nothing the kernel needs to know: no system call. */
-	if ((old_mask & IO_EPOLL_RW) == (new_mask & IO_EPOLL_RW))
-		return 0;
-	if (io_epoll_ctl(st, EPOLL_CTL_MOD, fd, new_mask) == 0)
-		return 0;
-	if (errno != ENOENT)
-		return -1;
-	return io_epoll_ctl(st, EPOLL_CTL_ADD, fd, new_mask);
+	return io_epollset_modify(state, fd, old_mask, new_mask);
 }
 
 static int
 io_epoll_wait(void *state, int timeout_ms, bool last_sweep_idle,
     struct io_event *fired, int max_fired)
 {
-	struct io_epoll_state *st = state;
-	struct epoll_event *p;
-	uint32_t ev;
-	int i, n, fd, want, mask, out = 0;
-
 	(void)last_sweep_idle;
-	if (max_fired <= 0) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (max_fired > st->cap) {
-		p = realloc(st->events, (size_t)max_fired * sizeof(*p));
-		if (p != NULL) {
-			st->events = p;
-			st->cap = max_fired;
-		} else if (st->cap == 0)
-			return -1;
-	}
-	n = epoll_wait(st->epfd, st->events,
-	    max_fired < st->cap ? max_fired : st->cap,
-	    timeout_ms < 0 ? -1 : timeout_ms);
-	for (i = 0; i < n; i++) {
-		ev = st->events[i].events;
-		fd = (int)(uint32_t)(st->events[i].data.u64 & 0xffffffffu);
-		want = (int)(st->events[i].data.u64 >> 32) & IO_EPOLL_RW;
-		mask = 0;
-		if (ev & (EPOLLIN | EPOLLPRI))
-			mask |= IO_READ;
-		if (ev & EPOLLOUT)
-			mask |= IO_WRITE;
-		if (ev & (EPOLLHUP | EPOLLERR))
-			mask |= want ? want : IO_READ;
-		if (want)
-			mask &= want;
-		if (mask == 0)
-			continue;
-		fired[out].fd = fd;
-		fired[out].mask = mask;
-		out++;
-	}
-	return n < 0 ? -1 : out;
+	return io_epollset_wait(state, timeout_ms < 0 ? -1 : timeout_ms, fired,
+	    max_fired);
 }
 
 const struct io_driver io_epoll = {

@@ -94,6 +94,12 @@ io_sweep_modify(struct io_sweep *sw, int fd, int new_mask)
 }
 
 int
+io_sweep_has(const struct io_sweep *sw, int fd)
+{
+	return fdmap_get(&sw->map, fd) != -1;
+}
+
+int
 io_sweep_pending(const struct io_sweep *sw)
 {
 	return sw->cursor > 0 && sw->cursor < sw->count;

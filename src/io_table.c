@@ -14,6 +14,7 @@ const struct io_driver *const io_drivers[] = {
 	&io_sigio,
 	&io_uring_poll,
 	&io_uring_async,
+	&io_adaptive,
 	&io_fork,
 	&io_thread,
 	NULL

@@ -21,7 +21,9 @@ enum {
 	OPT_WORKERS,
 	OPT_BUS,
 	OPT_BUS_TTL,
-	OPT_BUS_MAX_OUTBUF
+	OPT_BUS_MAX_OUTBUF,
+	OPT_SPIN_US,
+	OPT_SPIN
 };
 
 static const struct option options_long[] = {
@@ -39,6 +41,8 @@ static const struct option options_long[] = {
 	{ "bus",		required_argument, NULL, OPT_BUS },
 	{ "bus-ttl",		required_argument, NULL, OPT_BUS_TTL },
 	{ "bus-max-outbuf",	required_argument, NULL, OPT_BUS_MAX_OUTBUF },
+	{ "spin-us",		required_argument, NULL, OPT_SPIN_US },
+	{ "spin",		required_argument, NULL, OPT_SPIN },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "quiet",		no_argument,	   NULL, 'q' },
 	{ "help",		no_argument,	   NULL, 'h' },
@@ -59,6 +63,8 @@ options_defaults(struct config *cfg)
 	cfg->max_outbuf = 1024 * 1024;
 	cfg->stats_interval = 0;
 	cfg->backoff_max_us = 1000;
+	cfg->spin_us = 25;		/* README: "Choosing --spin-us" */
+	cfg->spin = IO_SPIN_EPOLL;
 	cfg->idle_timeout = 0;
 	cfg->line_timeout = 30;
 	cfg->verbosity = LOG_INFO;
@@ -77,7 +83,8 @@ options_usage(FILE *out)
 	    "usage: pollserv [-l addr] [-m chat|echo] [-i driver] [--max-clients n]\n"
 	    "                [--max-line bytes] [--max-outbuf bytes]\n"
 	    "                [--stats-interval s] [--backoff-max-us us]\n"
-	    "                [--idle-timeout s] [--line-timeout s] [--workers n]\n"
+	    "                [--idle-timeout s] [--line-timeout s]\n"
+	    "                [--spin-us us] [--spin epoll|busy] [--workers n]\n"
 	    "                [--bus redis://host:port[/room]] [--bus-ttl ms]\n"
 	    "                [--bus-max-outbuf bytes] [-v | -q]\n"
 	    "       pollserv -h | -V\n"
@@ -98,6 +105,10 @@ options_usage(FILE *out)
 	    "                          (default 0)\n"
 	    "      --line-timeout S    close clients whose partial line is older than\n"
 	    "                          S seconds, 0 = off (default 30)\n"
+	    "      --spin-us N         adaptive driver: idle time it spins before\n"
+	    "                          sleeping in epoll_wait (default 25)\n"
+	    "      --spin HOW          adaptive driver: spin with epoll_wait(0) or\n"
+	    "                          the busy recv sweep (default epoll)\n"
 	    "      --workers N         N processes share the port (SO_REUSEPORT),\n"
 	    "                          restarted if they die (default 1); chat\n"
 	    "                          needs --bus for N > 1\n"
@@ -246,6 +257,22 @@ options_parse(int argc, char **argv, struct config *cfg, char *err,
 				    "--backoff-max-us: '%s' is not 0 to 1000000",
 				    optarg);
 			cfg->backoff_max_us = (unsigned)n;
+			break;
+		case OPT_SPIN_US:
+			if (parse_ulong(optarg, 0, 1000000, &n) == -1)
+				return options_error(err, errlen,
+				    "--spin-us: '%s' is not 0 to 1000000",
+				    optarg);
+			cfg->spin_us = (unsigned)n;
+			break;
+		case OPT_SPIN:
+			if (strcmp(optarg, "epoll") == 0)
+				cfg->spin = IO_SPIN_EPOLL;
+			else if (strcmp(optarg, "busy") == 0)
+				cfg->spin = IO_SPIN_BUSY;
+			else
+				return options_error(err, errlen,
+				    "--spin: '%s' is not epoll or busy", optarg);
 			break;
 		case OPT_IDLE_TIMEOUT:
 		case OPT_LINE_TIMEOUT:

@@ -142,6 +142,8 @@ server_init(struct server *srv, const struct config *cfg, char *err,
 
 	iocfg.max_fds = (int)srv->by_fd_len;
 	iocfg.backoff_max_us = cfg->backoff_max_us;
+	iocfg.spin_us = cfg->spin_us;
+	iocfg.spin = cfg->spin;
 	iocfg.stats = &srv->stats;
 	if ((srv->io_state = srv->io->create(&iocfg)) == NULL) {
 		snprintf(err, errlen, "cannot start the %s driver: %s",

@@ -35,10 +35,11 @@ stats_format_usage(const struct stats *s, size_t clients,
 	    " bytes_out=%" PRIu64 " lines=%" PRIu64 " sweeps=%" PRIu64
 	    " wouldblock=%" PRIu64 " sleeps=%" PRIu64 " pollnval=%" PRIu64
 	    " timeouts=%" PRIu64 " oom_closed=%" PRIu64
-	    " sigio_overflows=%" PRIu64 " cpu_user=%.3f cpu_sys=%.3f",
+	    " sigio_overflows=%" PRIu64 " spins=%" PRIu64 " wakeups=%" PRIu64
+	    " cpu_user=%.3f cpu_sys=%.3f",
 	    clients, s->accepted, s->rejected, s->closed, s->slow_closed,
 	    s->bytes_in, s->bytes_out, s->lines, s->sweeps, s->wouldblock,
 	    s->sleeps, s->pollnval, s->timeouts, s->oom_closed,
-	    s->sigio_overflows,
+	    s->sigio_overflows, s->spins, s->wakeups,
 	    stats_seconds(ru->ru_utime), stats_seconds(ru->ru_stime));
 }

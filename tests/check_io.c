@@ -16,16 +16,18 @@
 
 #include "check_suites.h"
 #include "io.h"
+#include "io_adaptive.h"
 #include "io_sweep.h"
 #include "log.h"
 #include "stats.h"
 #include "testutil.h"
 
 /* The drivers behind wait(): io_drivers[0..NDRIVERS). */
-#define NDRIVERS	8
+#define NDRIVERS	9
 #define MAX_FIRED	128
 
-/* busy and backoff report every registered fd; the others only ready ones. */
+/* busy and backoff report every registered fd; the others only ready ones
+ * (adaptive here spins with epoll_wait(0), the default --spin). */
 static int
 io_test_sweeps(const struct io_driver *d)
 {
@@ -121,7 +123,7 @@ io_test_drain_from(const struct io_driver *d, int fd)
 START_TEST(test_io_table)
 {
 	const char *names[] = { "busy", "select", "poll", "epoll", "backoff",
-	    "sigio", "uring-poll", "uring", "fork", "thread" };
+	    "sigio", "uring-poll", "uring", "adaptive", "fork", "thread" };
 	size_t i, all = sizeof(names) / sizeof(names[0]);
 
 	for (i = 0; i < all; i++) {
@@ -150,6 +152,7 @@ START_TEST(test_io_table)
 	ck_assert_int_eq(io_sigio.blocks, 1);
 	ck_assert_int_eq(io_uring_poll.blocks, 1);
 	ck_assert_int_eq(io_uring_async.blocks, 1);
+	ck_assert_int_eq(io_adaptive.blocks, 1);
 	/* Only the completion driver does the I/O itself. */
 	for (i = 0; i < NDRIVERS; i++)
 		ck_assert_int_eq(io_drivers[i]->sysio != NULL,
@@ -439,7 +442,9 @@ START_TEST(test_io_listener)
 		ck_assert_int_ne(cfd, -1);
 		ck_assert_int_eq(connect(cfd, (struct sockaddr *)&sin,
 		    sizeof(sin)), 0);
-		n = d->wait(st, 1000, false, fired, MAX_FIRED);
+		/* "Idle": adaptive (spin budget 0 here) then sleeps, so the
+		 * timeout covers a handshake still on its way. */
+		n = d->wait(st, 1000, true, fired, MAX_FIRED);
 		io_test_expect_one(fired, n, lfd, IO_READ);
 		close(cfd);
 	}
@@ -822,12 +827,26 @@ io_test_on_alarm(int sig)
 	(void)sig;
 }
 
+/* SIGALRM, caught, in usec microseconds (under a second). */
+static void
+io_test_alarm_in(long usec)
+{
+	struct sigaction sa;
+	struct itimerval it;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = io_test_on_alarm;
+	sigemptyset(&sa.sa_mask);
+	ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
+	memset(&it, 0, sizeof(it));
+	it.it_value.tv_usec = usec;
+	ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+}
+
 /* A signal cuts the nap short: wait() returns -1 with EINTR at once. */
 START_TEST(test_io_backoff_eintr)
 {
 	struct io_event fired[MAX_FIRED];
-	struct sigaction sa;
-	struct itimerval it;
 	struct stats stats;
 	int64_t t0, dt;
 	int i, n = 0;
@@ -835,14 +854,8 @@ START_TEST(test_io_backoff_eintr)
 
 	/* A 4 s cap: the naps reach seconds. */
 	st = io_test_create_backoff(&io_backoff, &stats, 64, 4000000);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = io_test_on_alarm;
-	sigemptyset(&sa.sa_mask);
-	ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
 	/* 1 + 2 + ... + 2^20 us is about 2 s: the alarm lands in a nap. */
-	memset(&it, 0, sizeof(it));
-	it.it_value.tv_usec = 300 * 1000;
-	ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+	io_test_alarm_in(300 * 1000);
 	t0 = io_test_now_us();
 	for (i = 0; i < 40; i++) {
 		n = io_backoff.wait(st, -1, true, fired, MAX_FIRED);
@@ -960,6 +973,17 @@ END_TEST
 
 /* ---- the completion driver ------------------------------------------------ */
 
+/* d's index in io_drivers[], for TU_SKIP_UNAVAILABLE. */
+static int
+io_test_index(const struct io_driver *d)
+{
+	int i;
+
+	for (i = 0; io_drivers[i] != d; i++)
+		ck_assert_ptr_nonnull(io_drivers[i]);
+	return i;
+}
+
 /* Byte i of the test streams. */
 static char
 io_test_byte(size_t i, int stream)
@@ -986,7 +1010,7 @@ START_TEST(test_io_uring_nobufs)
 	ssize_t r, w;
 	void *st;
 
-	TU_SKIP_UNAVAILABLE(NDRIVERS - 1);
+	TU_SKIP_UNAVAILABLE(io_test_index(d));
 	st = io_test_create(d, &stats, 64);
 	for (i = 0; i < NPAIRS; i++) {
 		io_test_pair(p[i]);
@@ -1077,7 +1101,7 @@ START_TEST(test_io_uring_send_close)
 	ssize_t w;
 	void *st;
 
-	TU_SKIP_UNAVAILABLE(NDRIVERS - 1);
+	TU_SKIP_UNAVAILABLE(io_test_index(d));
 	st = io_test_create(d, &stats, 64);
 	io_test_pair(a);
 	ck_assert_int_eq(setsockopt(a[0], SOL_SOCKET, SO_SNDBUF, &sndbuf,
@@ -1138,6 +1162,255 @@ START_TEST(test_io_uring_send_close)
 }
 END_TEST
 
+/* ---- adaptive ---------------------------------------------------------- */
+
+/* The spin/sleep decision alone, on a fake clock (ns). */
+START_TEST(test_io_spin_policy)
+{
+	struct io_spin_policy p;
+	const int64_t us = 1000;
+
+	io_spin_policy_init(&p, 100);
+	/* Work: spin, however long ago the last sleep was. */
+	ck_assert(!io_spin_policy_sleep_now(&p, 0, false));
+	ck_assert(!io_spin_policy_sleep_now(&p, 10000 * us, false));
+	/* Idle sweeps spin until the spell has lasted the budget. */
+	ck_assert(!io_spin_policy_sleep_now(&p, 10001 * us, true));
+	ck_assert(!io_spin_policy_sleep_now(&p, 10099 * us, true));
+	ck_assert(!io_spin_policy_sleep_now(&p, 10100 * us - 1, true));
+	ck_assert(io_spin_policy_sleep_now(&p, 10100 * us, true));
+	ck_assert(io_spin_policy_sleep_now(&p, 10500 * us, true));
+	/* Any work resets it: the budget counts from the last work. */
+	ck_assert(!io_spin_policy_sleep_now(&p, 10600 * us, false));
+	ck_assert(!io_spin_policy_sleep_now(&p, 10650 * us, true));
+	ck_assert(!io_spin_policy_sleep_now(&p, 10699 * us, true));
+	ck_assert(!io_spin_policy_sleep_now(&p, 10699 * us, false));
+	ck_assert(!io_spin_policy_sleep_now(&p, 10790 * us, true));
+	ck_assert(io_spin_policy_sleep_now(&p, 10799 * us, true));
+	/* After a sleep, straight back to spinning with a whole budget. */
+	io_spin_policy_woke(&p, 20000 * us);
+	ck_assert(!io_spin_policy_sleep_now(&p, 20000 * us, true));
+	ck_assert(!io_spin_policy_sleep_now(&p, 20099 * us, true));
+	ck_assert(io_spin_policy_sleep_now(&p, 20100 * us, true));
+
+	/* The first call of all starts an idle spell if it is idle. */
+	io_spin_policy_init(&p, 100);
+	ck_assert(!io_spin_policy_sleep_now(&p, 5000 * us, true));
+	ck_assert(io_spin_policy_sleep_now(&p, 5100 * us, true));
+
+	/* Budget 0: sleep at the first idle sweep, never after work. */
+	io_spin_policy_init(&p, 0);
+	ck_assert(io_spin_policy_sleep_now(&p, 1, true));
+	ck_assert(!io_spin_policy_sleep_now(&p, 2, false));
+	ck_assert(io_spin_policy_sleep_now(&p, 2, true));
+	io_spin_policy_woke(&p, 3);
+	ck_assert(io_spin_policy_sleep_now(&p, 3, true));
+}
+END_TEST
+
+static void *
+io_test_create_adaptive(struct stats *stats, unsigned spin_us,
+    enum io_spin spin)
+{
+	struct io_config cfg;
+	void *st;
+
+	memset(stats, 0, sizeof(*stats));
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.max_fds = 64;
+	cfg.spin_us = spin_us;
+	cfg.spin = spin;
+	cfg.stats = stats;
+	st = io_adaptive.create(&cfg);
+	ck_assert_msg(st != NULL, "adaptive: create: %s", strerror(errno));
+	return st;
+}
+
+/*
+ * The real driver, both spin modes (_i: IO_SPIN_EPOLL, IO_SPIN_BUSY):
+ * spins without sleeping while the server reports work, however long
+ * that lasts; spins for the budget once it reports idle sweeps, then
+ * sleeps with the server's timeout; spins again after the sleep.  The
+ * clock checks are lower bounds only.  A spin that blocked would hang on
+ * timeout -1, which the tcase timeout catches.
+ */
+START_TEST(test_io_adaptive_spin_then_sleep)
+{
+	enum io_spin spin = _i == 0 ? IO_SPIN_EPOLL : IO_SPIN_BUSY;
+	const unsigned budget_us = 20000;
+	struct io_event fired[MAX_FIRED];
+	struct stats stats;
+	int64_t t0, first_idle, last_work = 0;
+	uint64_t calls = 0;
+	int a[2], n;
+	void *st;
+
+	st = io_test_create_adaptive(&stats, budget_us, spin);
+	io_test_pair(a);
+	ck_assert_int_eq(io_adaptive.modify(st, a[0], 0, IO_READ), 0);
+
+	/* Work for twice the budget: never a sleep. */
+	t0 = io_test_now_us();
+	while (io_test_now_us() - t0 < 2 * (int64_t)budget_us) {
+		last_work = io_test_now_us();
+		n = io_adaptive.wait(st, -1, false, fired, MAX_FIRED);
+		/* busy spin: every socket, every time; epoll: only ready. */
+		if (spin == IO_SPIN_BUSY)
+			io_test_expect_one(fired, n, a[0], IO_READ);
+		else
+			ck_assert_int_eq(n, 0);
+		calls++;
+	}
+	ck_assert_uint_eq(stats.sleeps, 0);
+	ck_assert_uint_eq(stats.spins, calls);
+
+	/*
+	 * Idle: spins for the budget, then one sleep of the timeout.  The
+	 * budget runs from inside the last work call; 2 ms of slack covers a
+	 * preemption between a call's start and its clock read.
+	 */
+	first_idle = io_test_now_us();
+	while (stats.sleeps == 0) {
+		t0 = io_test_now_us();
+		n = io_adaptive.wait(st, 50, true, fired, MAX_FIRED);
+		ck_assert_int_ge(n, 0);
+	}
+	ck_assert_msg(t0 - last_work + 2000 >= budget_us, "slept after %lld us "
+	    "of idle spinning, budget %u", (long long)(t0 - last_work),
+	    budget_us);
+	ck_assert_msg(io_test_now_us() - t0 >= 45000, "the sleep took %lld "
+	    "us, timeout 50 ms", (long long)(io_test_now_us() - t0));
+	ck_assert_int_eq(n, 0);
+	ck_assert_uint_eq(stats.wakeups, 0);		/* a timeout */
+	/* It spun through the rest of its budget first, unless this test was
+	 * preempted past the budget before its first idle call. */
+	if (first_idle - last_work + 2000 < (int64_t)budget_us)
+		ck_assert_uint_gt(stats.spins, calls);
+
+	/* Straight back to spinning: timeout -1 returns at once. */
+	calls = stats.spins;
+	n = io_adaptive.wait(st, -1, true, fired, MAX_FIRED);
+	ck_assert_uint_eq(stats.spins, calls + 1);
+	ck_assert_uint_eq(stats.sleeps, 1);
+	ck_assert_int_eq(n, spin == IO_SPIN_BUSY ? 1 : 0);
+
+	ck_assert_int_eq(io_adaptive.modify(st, a[0], IO_READ, 0), 0);
+	io_adaptive.destroy(st);
+	close(a[0]);
+	close(a[1]);
+}
+END_TEST
+
+/*
+ * A sleep is one epoll_wait over every registered fd: it reports only
+ * the ready ones, counts a wakeup, and includes fds the busy spin leaves
+ * out (a pipe: the server's wake pipe).
+ */
+START_TEST(test_io_adaptive_wakeup)
+{
+	enum io_spin spin = _i == 0 ? IO_SPIN_EPOLL : IO_SPIN_BUSY;
+	struct io_event fired[MAX_FIRED];
+	struct stats stats;
+	int a[2], b[2], p[2], n, status;
+	pid_t pid;
+	void *st;
+
+	st = io_test_create_adaptive(&stats, 0, spin);
+	io_test_pair(a);
+	io_test_pair(b);
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(io_adaptive.modify(st, a[0], 0, IO_READ), 0);
+	ck_assert_int_eq(io_adaptive.modify(st, b[0], 0, IO_READ), 0);
+	ck_assert_int_eq(io_adaptive.modify(st, p[0], 0, IO_READ), 0);
+
+	/* A spin: the busy sweep reports both sockets but not the pipe. */
+	n = io_adaptive.wait(st, -1, false, fired, MAX_FIRED);
+	if (spin == IO_SPIN_BUSY) {
+		ck_assert_int_eq(n, 2);
+		ck_assert_int_eq(io_test_mask(fired, n, a[0]), IO_READ);
+		ck_assert_int_eq(io_test_mask(fired, n, b[0]), IO_READ);
+	} else
+		ck_assert_int_eq(n, 0);
+
+	/* Asleep until another process writes b: only b is reported. */
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+		_exit(write(b[1], "w", 1) == 1 ? 0 : 1);
+	}
+	do
+		n = io_adaptive.wait(st, -1, true, fired, MAX_FIRED);
+	while (n == -1 && errno == EINTR);
+	io_test_expect_one(fired, n, b[0], IO_READ);
+	ck_assert_uint_eq(stats.sleeps, 1);
+	ck_assert_uint_eq(stats.wakeups, 1);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	io_test_drain(b[0]);
+
+	/* The pipe wakes a sleep too, in both modes. */
+	ck_assert_int_eq(write(p[1], "x", 1), 1);
+	n = io_adaptive.wait(st, -1, true, fired, MAX_FIRED);
+	io_test_expect_one(fired, n, p[0], IO_READ);
+	ck_assert_uint_eq(stats.sleeps, 2);
+	ck_assert_uint_eq(stats.wakeups, 2);
+	/* Write interest changes reach the pipe's registration and the
+	 * sweep alike; removal takes it out of both. */
+	ck_assert_int_eq(io_adaptive.modify(st, p[0], IO_READ, 0), 0);
+	ck_assert_int_eq(io_adaptive.modify(st, b[0], IO_READ,
+	    IO_READ | IO_WRITE), 0);
+	n = io_adaptive.wait(st, -1, false, fired, MAX_FIRED);
+	ck_assert_int_eq(io_test_mask(fired, n, b[0]),
+	    spin == IO_SPIN_BUSY ? IO_READ | IO_WRITE : IO_WRITE);
+	ck_assert_int_eq(io_test_mask(fired, n, p[0]), -1);
+	ck_assert_int_eq(io_adaptive.modify(st, a[0], IO_READ, 0), 0);
+	ck_assert_int_eq(io_adaptive.modify(st, b[0], IO_READ | IO_WRITE, 0),
+	    0);
+	/* Nothing registered is ready: a sleep with a timeout ends empty. */
+	ck_assert_int_eq(io_adaptive.wait(st, 20, true, fired, MAX_FIRED), 0);
+	ck_assert_uint_eq(stats.sleeps, 3);
+	ck_assert_uint_eq(stats.wakeups, 2);
+	io_adaptive.destroy(st);
+	close(a[0]);
+	close(a[1]);
+	close(b[0]);
+	close(b[1]);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+/* A signal ends the sleep at once: -1 with EINTR, as for epoll. */
+START_TEST(test_io_adaptive_eintr)
+{
+	struct io_event fired[MAX_FIRED];
+	struct stats stats;
+	int64_t t0, dt;
+	int a[2], n;
+	void *st;
+
+	st = io_test_create_adaptive(&stats, 0, IO_SPIN_EPOLL);
+	io_test_pair(a);
+	ck_assert_int_eq(io_adaptive.modify(st, a[0], 0, IO_READ), 0);
+	io_test_alarm_in(100 * 1000);
+	t0 = io_test_now_us();
+	n = io_adaptive.wait(st, 5000, true, fired, MAX_FIRED);
+	dt = io_test_now_us() - t0;
+	ck_assert_int_eq(n, -1);
+	ck_assert_int_eq(errno, EINTR);
+	ck_assert_msg(dt < 2000000, "EINTR came after %lld us", (long long)dt);
+	ck_assert_uint_eq(stats.sleeps, 1);
+	ck_assert_uint_eq(stats.wakeups, 0);
+	signal(SIGALRM, SIG_DFL);
+	io_adaptive.destroy(st);
+	close(a[0]);
+	close(a[1]);
+}
+END_TEST
+
 Suite *
 io_suite(void)
 {
@@ -1161,6 +1434,10 @@ io_suite(void)
 	tcase_add_test(tc, test_io_poll_nval_counted);
 	tcase_add_test(tc, test_io_backoff_sleeps);
 	tcase_add_test(tc, test_io_backoff_eintr);
+	tcase_add_test(tc, test_io_spin_policy);
+	tcase_add_loop_test(tc, test_io_adaptive_spin_then_sleep, 0, 2);
+	tcase_add_loop_test(tc, test_io_adaptive_wakeup, 0, 2);
+	tcase_add_test(tc, test_io_adaptive_eintr);
 	tcase_add_test(tc, test_io_sigio_overflow);
 	tcase_add_test(tc, test_io_sigio_signal_mask);
 	tcase_add_test(tc, test_io_uring_nobufs);

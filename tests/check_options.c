@@ -223,6 +223,32 @@ START_TEST(test_options_errors)
 }
 END_TEST
 
+/* The adaptive driver's knobs: --spin-us and --spin. */
+START_TEST(test_options_spin)
+{
+	struct config cfg;
+	char err[256];
+
+	options_defaults(&cfg);
+	ck_assert_uint_eq(cfg.spin_us, 25);
+	ck_assert_int_eq(cfg.spin, IO_SPIN_EPOLL);
+	ck_assert_int_eq(PARSE(&cfg, err, "--io", "adaptive", "--spin-us", "0",
+	    "--spin", "busy"), OPTIONS_RUN);
+	ck_assert_ptr_eq(cfg.io, &io_adaptive);
+	ck_assert_uint_eq(cfg.spin_us, 0);
+	ck_assert_int_eq(cfg.spin, IO_SPIN_BUSY);
+	ck_assert_int_eq(PARSE(&cfg, err, "--spin-us=1000000", "--spin=epoll"),
+	    OPTIONS_RUN);
+	ck_assert_uint_eq(cfg.spin_us, 1000000);
+	ck_assert_int_eq(cfg.spin, IO_SPIN_EPOLL);
+	EXPECT_ERROR("--spin-us", "--spin-us", "1000001");
+	EXPECT_ERROR("--spin-us", "--spin-us", "-1");
+	EXPECT_ERROR("--spin-us", "--spin-us", "");
+	EXPECT_ERROR("sideways", "--spin", "sideways");
+	EXPECT_ERROR(NULL, "--spin");
+}
+END_TEST
+
 /* getopt keeps global state; a second parse in the same process must see
  * its own arguments, also after a parse that failed half-way. */
 START_TEST(test_options_parse_twice)
@@ -286,6 +312,7 @@ options_suite(void)
 	tcase_add_test(tc, test_options_verbosity);
 	tcase_add_test(tc, test_options_help_version);
 	tcase_add_test(tc, test_options_errors);
+	tcase_add_test(tc, test_options_spin);
 	tcase_add_test(tc, test_options_parse_twice);
 	tcase_add_test(tc, test_options_usage);
 	suite_add_tcase(s, tc);

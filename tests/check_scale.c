@@ -319,6 +319,126 @@ START_TEST(test_scale_crowd)
 }
 END_TEST
 
+/* The adaptive driver's counters from one SIGUSR1 stats line. */
+struct scale_counters {
+	long long clients, sweeps, spins, sleeps, wakeups;
+};
+
+static long long
+scale_key(const char *line, const char *key)
+{
+	char needle[32];
+	const char *p;
+
+	snprintf(needle, sizeof(needle), " %s=", key);
+	if ((p = strstr(line, needle)) == NULL)
+		return -1;
+	return strtoll(p + strlen(needle), NULL, 10);
+}
+
+static int
+scale_probe(struct tu_server *s, struct scale_counters *c)
+{
+	int before = tu_server_log_count(s, "stats event=signal");
+	int64_t deadline = tu_now_ms() + TU_WAIT;
+	const char *line, *p;
+
+	if (kill(s->pid, SIGUSR1) == -1)
+		return tu_fail("kill: %s", strerror(errno));
+	while (tu_server_log_count(s, "stats event=signal") == before) {
+		if (tu_left_ms(deadline) == 0)
+			return tu_fail("no stats line after SIGUSR1");
+		usleep(5 * 1000);
+	}
+	line = tu_server_log(s);
+	while ((p = strstr(line, "stats event=signal")) != NULL)
+		line = p + 1;
+	c->clients = scale_key(line, "clients");
+	c->sweeps = scale_key(line, "sweeps");
+	c->spins = scale_key(line, "spins");
+	c->sleeps = scale_key(line, "sleeps");
+	c->wakeups = scale_key(line, "wakeups");
+	if (c->sweeps < 0 || c->spins < 0 || c->sleeps < 0 || c->wakeups < 0)
+		return tu_fail("stats line without the counters: %.300s", line);
+	return 0;
+}
+
+#define SCALE_IDLE	1000
+
+/*
+ * 1,000 idle clients: the adaptive driver ends up asleep, in both spin
+ * modes (_i: --spin epoll, --spin busy), told by its counters alone.
+ * After the connections and the heap trim a second later, nothing is
+ * due: no timer, no traffic.  Three probes (SIGUSR1) A, B, C with gaps of
+ * 0.5 s and 3 s.  Each probe wakes the driver (EINTR), which spins for
+ * --spin-us and sleeps again, so:
+ *  - sleeps go up across each gap, by one or two (two in busy-spin mode,
+ *    where the probe's byte in the wake pipe ends the first sleep at
+ *    once), not by hundreds: it is not waking on its own;
+ *  - the sweeps between probes are the spins after the probe, so they
+ *    do not grow with the length of the gap: a driver that kept
+ *    spinning would sweep six times as often in the 3 s gap.
+ */
+START_TEST(test_scale_adaptive_asleep)
+{
+	const char *spin = _i == 0 ? "epoll" : "busy";
+	const char *args[] = { "--io", "adaptive", "--spin", spin, "--mode",
+	    "echo", "--max-clients", "1100", NULL };
+	struct scale_counters a, b, c;
+	struct scale_client *cs;
+	struct tu_server srv;
+	long long short_gap, long_gap;
+	int64_t deadline;
+
+	scale_raise_nofile(SCALE_IDLE + 64);
+	cs = calloc(SCALE_IDLE, sizeof(*cs));
+	ck_assert_ptr_nonnull(cs);
+	TU_OK(tu_server_start(&srv, POLLSERV_BIN, args));
+	scale_connect(cs, SCALE_IDLE, srv.port);
+	deadline = tu_now_ms() + SCALE_WAIT;
+	do {
+		TU_OK(scale_probe(&srv, &a));
+		if (a.clients == SCALE_IDLE)
+			break;
+		usleep(50 * 1000);
+	} while (tu_left_ms(deadline) > 0);
+	ck_assert_int_eq(a.clients, SCALE_IDLE);
+	/* The trim after the arrivals waits for a quiet one-second tick. */
+	usleep(2500 * 1000);
+
+	TU_OK(scale_probe(&srv, &a));
+	usleep(500 * 1000);
+	TU_OK(scale_probe(&srv, &b));
+	usleep(3000 * 1000);
+	TU_OK(scale_probe(&srv, &c));
+	short_gap = b.sweeps - a.sweeps;
+	long_gap = c.sweeps - b.sweeps;
+	fprintf(stderr, "adaptive asleep (--spin %s, %d idle clients): sweeps "
+	    "+%lld in 0.5 s, +%lld in 3 s; sleeps %lld -> %lld -> %lld; "
+	    "spins %lld -> %lld -> %lld; wakeups %lld\n", spin, SCALE_IDLE,
+	    short_gap, long_gap, a.sleeps, b.sleeps, c.sleeps, a.spins, b.spins,
+	    c.spins, c.wakeups);
+	ck_assert_int_eq(c.clients, SCALE_IDLE);
+	ck_assert_msg(b.sleeps > a.sleeps && c.sleeps > b.sleeps,
+	    "--spin %s: sleeps %lld, %lld, %lld: not going to sleep", spin,
+	    a.sleeps, b.sleeps, c.sleeps);
+	ck_assert_msg(b.sleeps - a.sleeps <= 2 && c.sleeps - b.sleeps <= 2,
+	    "--spin %s: sleeps %lld, %lld, %lld: waking on its own", spin,
+	    a.sleeps, b.sleeps, c.sleeps);
+	/* Every sweep is one wait: a spin or a sleep. */
+	ck_assert_int_eq(long_gap, (c.spins - b.spins) + (c.sleeps - b.sleeps));
+	ck_assert_msg(long_gap <= 3 * short_gap + 1000, "--spin %s: %lld sweeps "
+	    "in 0.5 s, %lld in 3 s: still spinning", spin, short_gap,
+	    long_gap);
+	ck_assert_int_le(c.wakeups, c.sleeps);
+
+	scale_close_all(cs, SCALE_IDLE);
+	ck_assert_int_eq(tu_server_stop(&srv, SIGTERM, 10000), 0);
+	tu_server_free(&srv);
+	free(cs);
+}
+END_TEST
+
 static const char *const scale_select_bins[] = {
 	POLLSERV_BIN, POLLSERV_FORTIFY_BIN
 };
@@ -450,6 +570,7 @@ scale_suite(void)
 	tcase_add_loop_test(tc, test_scale_crowd, 0, tu_ndrivers() - 1);
 	tcase_add_loop_test(tc, test_scale_select_ceiling, 0,
 	    (int)(sizeof(scale_select_bins) / sizeof(scale_select_bins[0])));
+	tcase_add_loop_test(tc, test_scale_adaptive_asleep, 0, 2);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("fd_limit");
 	tcase_set_timeout(tc, 60);
