@@ -16,8 +16,23 @@ struct proto;
 struct stats;
 
 /* Work one client may do in one sweep, so a flooder cannot starve the
- * rest: bytes read per client per sweep. */
+ * rest: bytes read per client per sweep... */
 #define CLIENT_READ_BUDGET	(64 * 1024)
+/*
+ * ...and, because reading is cheap and what a line makes the server do is
+ * not, the work its lines cause: every byte queued to anyone (the fan-out:
+ * a relayed line costs its length times the room) plus CLIENT_LINE_COST
+ * per line framed, whatever it does.  The first line of a turn is always
+ * handled; once the sum reaches CLIENT_TURN_BUDGET the turn ends and the
+ * rest of the input waits, framed, for the client's next turn (and what
+ * is still in the kernel stays there: TCP slows the sender down).  So a
+ * flooder is slowed in proportion to its fan-out and everyone else gets a
+ * turn every sweep.  The numbers come from bench/attack.py (README,
+ * "Limits"): 64 KiB of fan-out is ~0.3 ms of appends, well under the one
+ * send() per receiver that the end-of-sweep flush costs anyway.
+ */
+#define CLIENT_TURN_BUDGET	(64 * 1024)
+#define CLIENT_LINE_COST	64
 /* Bytes asked of one recv(): big enough to empty a loopback burst in a
  * few calls, small enough that the per-sweep budget is honoured.  Also the
  * size of the shared receive buffer. */
@@ -59,6 +74,8 @@ enum client_cause {
 	CLOSE_SHUTDOWN,		/* SIGINT/SIGTERM */
 	CLOSE_SHUTDOWN_TIMEOUT,	/* still there when the shutdown flush ended */
 	CLOSE_SLOW_READER,	/* output passed --max-outbuf */
+	CLOSE_MEMORY,		/* the most output while all passed --max-memory */
+	CLOSE_FD_LIMIT,		/* newest past a lowered open file limit */
 	CLOSE_OOM,		/* a buffer or table could not grow */
 	CLOSE_DRIVER_ERROR,	/* the driver refused an interest change */
 	CLOSE_RESET,		/* ECONNRESET / EPIPE */
@@ -90,6 +107,25 @@ struct client_ctx {
 					   here first */
 	struct client_list flush;	/* got output this sweep: try to send */
 	struct client_list reap;	/* CLOSING: free after the sweep */
+	struct client_list backlog;	/* input framed but not yet handled:
+					   turn again next sweep */
+	/* The owner's table of every client, for client_shed_output(), and
+	 * scratch room to sort it in. */
+	struct client **table;
+	const size_t *table_len;
+	struct client **scratch;
+	/* A sweep gives every client one turn, and the end-of-sweep flush
+	 * sends to each at most once: both are stamped with `round`, which
+	 * the loop bumps once per sweep (and once per tick). */
+	uint64_t round;
+	uint64_t queued;		/* bytes ever queued to anyone */
+	uint64_t turn_queued;		/* `queued` when this turn began */
+	size_t	turn_lines;		/* lines framed in this turn */
+	/* --max-memory: every output buffer's allocation, together (the
+	 * current value and peak are in stats).  See client_shed_output. */
+	size_t	max_memory;
+	bool	input_paused;		/* past the pause mark: nobody is read */
+	int64_t	paused_since_ms;	/* when input_paused was set */
 	size_t	partial_count;		/* clients holding an unfinished line */
 	size_t	draining_count;		/* DRAINING or LINGERING: timers armed */
 	uint64_t discarded;		/* input bytes dropped while lingering */
@@ -113,6 +149,11 @@ struct client {
 	bool	queued_flush;		/* in ctx->flush this sweep */
 	bool	queued_reap;		/* in ctx->reap */
 	bool	peer_eof;		/* recv() returned 0: no need to linger */
+	bool	backlogged;		/* c->in holds lines its turn ran out
+					   before */
+	bool	queued_backlog;		/* in ctx->backlog */
+	uint64_t turn_round;		/* ctx->round of its last turn */
+	uint64_t sent_round;		/* ctx->round of its last flush */
 	struct client_ctx *ctx;
 	const struct proto *proto;
 	void   *proto_self;		/* the protocol instance: its room */
@@ -145,8 +186,12 @@ const char *client_cause_text(enum client_cause cause);
 /* Readiness callbacks: the driver says when, these say what. */
 void	client_on_readable(struct client *c);
 void	client_on_writable(struct client *c);
-/* Once a second: lingering, drain, line and idle deadlines. */
-void	client_tick(struct client *c);
+/* Once a second: lingering, drain, line and idle deadlines.  true if one
+ * fired (the client drains or closes now). */
+bool	client_tick(struct client *c);
+/* The loop's pass over ctx->backlog: each client there takes its turn,
+ * unless it had one in this round already. */
+void	client_run_backlog(struct client_ctx *ctx);
 
 /* Queue bytes for the client; on overflow the client is marked closing
  * (slow reader) and -1 is returned.  Never truncates. */
@@ -161,5 +206,25 @@ void	client_drain(struct client *c, enum client_cause cause);
 void	client_farewell(struct client *c, enum client_cause why);
 /* Something could not grow for c: log it, count it, close it. */
 void	client_out_of_memory(struct client *c, const char *what);
+
+/*
+ * --max-memory, the bound on every client's output buffers together
+ * (stats outbuf=, outbuf_peak=):
+ *  - at CLIENT_MEM_PAUSE of it nobody is read any more (input_paused):
+ *    the sources of fan-out stop, and the receivers drain;
+ *  - reading resumes below CLIENT_MEM_RESUME of it;
+ *  - an append that would pass the bound itself, or a pause that a tick
+ *    (a second) later still holds, disconnects the clients holding the
+ *    most output, biggest first, until the total is under the resume
+ *    mark (CLOSE_MEMORY, stats mem_closed).
+ * Fractions of max_memory, as numerator / 8.
+ */
+#define CLIENT_MEM_PAUSE	6	/* 3/4 */
+#define CLIENT_MEM_RESUME	4	/* 1/2 */
+void	client_shed_output(struct client_ctx *ctx, size_t target);
+/* The tick's half of the rule above. */
+void	client_memory_tick(struct client_ctx *ctx);
+/* Bytes of output c holds (allocated), what the shedding sorts by. */
+size_t	client_outbuf(const struct client *c);
 
 #endif

@@ -18,12 +18,16 @@ struct config {
 	long	max_clients;
 	size_t	max_line;
 	size_t	max_outbuf;
+	size_t	max_memory;		/* all output buffers together, 0 = off */
 	unsigned stats_interval;	/* seconds, 0 = off */
 	unsigned backoff_max_us;
 	unsigned idle_timeout;		/* seconds, 0 = off */
 	unsigned line_timeout;		/* seconds, 0 = off */
 	int	verbosity;		/* enum log_level */
 };
+
+/* --max-memory's default, unless --max-outbuf is bigger (then that). */
+#define OPTIONS_MAX_MEMORY	((size_t)256 << 20)
 
 enum options_result {
 	OPTIONS_RUN,		/* cfg is filled in: start the server */
