@@ -43,24 +43,6 @@ hd_cpu_ticks(pid_t pid)
 	return (long)(ut + st);
 }
 
-/* VmRSS of pid in KiB, -1 if unreadable. */
-static long
-hd_rss_kb(pid_t pid)
-{
-	char path[64], line[256];
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 /* Open fds of pid, -1 if unreadable. */
 static int
 hd_open_fds(pid_t pid)
@@ -94,33 +76,6 @@ hd_final_stat(struct tu_server *s, const char *key)
 	if ((p = strstr(line, needle)) != NULL)
 		v = strtoll(p + strlen(needle), NULL, 10);
 	return v;
-}
-
-/* SIGUSR1, wait for the new "stats event=signal" line, return key=N
- * from it (-1 if it never came). */
-static long long
-hd_signal_stat(struct tu_server *s, const char *key)
-{
-	int before = tu_server_log_count(s, "stats event=signal");
-	int64_t deadline = tu_now_ms() + TU_WAIT;
-	const char *log, *line, *p;
-	char needle[64];
-
-	if (kill(s->pid, SIGUSR1) == -1)
-		return -1;
-	while (tu_server_log_count(s, "stats event=signal") == before) {
-		if (tu_now_ms() >= deadline)
-			return -1;
-		usleep(10 * 1000);
-	}
-	log = tu_server_log(s);
-	line = log;
-	while ((p = strstr(line, "stats event=signal")) != NULL)
-		line = p + 1;
-	snprintf(needle, sizeof(needle), " %s=", key);
-	if ((p = strstr(line, needle)) == NULL)
-		return -1;
-	return strtoll(p + strlen(needle), NULL, 10);
 }
 
 /* Stop with SIGTERM: must exit 0 with a final stats line. */
@@ -306,7 +261,7 @@ START_TEST(test_drain_timeout)
 		usleep(200 * 1000);	/* the talker's pace */
 	}
 	/* Gone: only the other one is left, and it still echoes. */
-	ck_assert_int_eq(hd_signal_stat(&s, "clients"), 1);
+	ck_assert_int_eq(tu_signal_stat(&s, "clients"), 1);
 	TU_OK(tu_send_all(fine, "pong", 4));
 	TU_OK(tu_read_exact(fine, back, 4, TU_WAIT));
 	ck_assert_int_eq(memcmp(back, "pong", 4), 0);
@@ -382,8 +337,8 @@ START_TEST(test_emfile)
 		ck_assert_msg(more[i] != -1, "%s", tu_error());
 	}
 	/* Ten more over ~1 s, each refused; measure the CPU meanwhile. */
-	sweeps0 = hd_signal_stat(&s, "sweeps");
-	wb0 = hd_signal_stat(&s, "wouldblock");
+	sweeps0 = tu_signal_stat(&s, "sweeps");
+	wb0 = tu_signal_stat(&s, "wouldblock");
 	start = tu_now_ms();
 	t0 = hd_cpu_ticks(s.pid);
 	for (i = 0; i < 10; i++) {
@@ -398,8 +353,8 @@ START_TEST(test_emfile)
 	}
 	t1 = hd_cpu_ticks(s.pid);
 	ck_assert_int_ge(t0, 0);
-	sweeps1 = hd_signal_stat(&s, "sweeps");
-	wb1 = hd_signal_stat(&s, "wouldblock");
+	sweeps1 = tu_signal_stat(&s, "sweeps");
+	wb1 = tu_signal_stat(&s, "wouldblock");
 	ck_assert(sweeps0 >= 0 && wb0 >= 0 && sweeps1 > sweeps0 && wb1 >= wb0);
 	fprintf(stderr, "emfile %s: 10 refused in %lld ms: %lld sweeps, %lld "
 	    "wouldblock, %.2f s CPU\n", drv, (long long)(tu_now_ms() - start),
@@ -698,13 +653,13 @@ START_TEST(test_flood)
 			tu_close_reset(burst[i]);
 		hd_wait_regulars(a[d], tu_driver_name(d));
 		hd_wait_regulars(b[d], tu_driver_name(d));
-		rss0[d] = hd_rss_kb(s[d].pid);
+		rss0[d] = tu_proc_kb(s[d].pid, "VmRSS");
 		ck_assert_int_gt(rss0[d], 0);
 	}
 	start = tu_now_ms();
 	while (tu_now_ms() - start < 2500) {
 		for (d = 0; d < nd; d++) {
-			long r = hd_rss_kb(s[d].pid);
+			long r = tu_proc_kb(s[d].pid, "VmRSS");
 
 			if (r > 0 && r < rss0[d])
 				rss0[d] = r;
@@ -757,7 +712,7 @@ START_TEST(test_flood)
 		deadline = tu_now_ms() + 5000;
 		/* RSS settles back (polled, with a deadline). */
 		do {
-			rss1[d] = hd_rss_kb(s[d].pid);
+			rss1[d] = tu_proc_kb(s[d].pid, "VmRSS");
 			if (rss1[d] <= rss0[d] + rss0[d] / 10)
 				break;
 			usleep(50 * 1000);

@@ -958,3 +958,52 @@ tu_driver_name(int i)
 {
 	return io_drivers[i]->name;
 }
+
+/* ---- stats and /proc ---------------------------------------------------- */
+
+long long
+tu_signal_stat(struct tu_server *s, const char *key)
+{
+	int before = tu_server_log_count(s, "stats event=signal");
+	int64_t deadline = tu_now_ms() + TU_WAIT;
+	const char *log, *line, *p;
+	char needle[64];
+
+	if (kill(s->pid, SIGUSR1) == -1)
+		return -1;
+	while (tu_server_log_count(s, "stats event=signal") == before) {
+		if (tu_now_ms() >= deadline)
+			return -1;
+		usleep(10 * 1000);
+	}
+	log = tu_server_log(s);
+	line = log;
+	while ((p = strstr(line, "stats event=signal")) != NULL)
+		line = p + 1;
+	snprintf(needle, sizeof(needle), " %s=", key);
+	if ((p = strstr(line, needle)) == NULL)
+		return -1;
+	return strtoll(p + strlen(needle), NULL, 10);
+}
+
+long
+tu_proc_kb(pid_t pid, const char *key)
+{
+	char path[64], line[256], want[64];
+	long kb = -1;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	snprintf(want, sizeof(want), "%s:", key);
+	n = strlen(want);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, want, n) == 0) {
+			kb = strtol(line + n, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return kb;
+}
