@@ -317,6 +317,7 @@ fr_mass_leave(enum fr_leave how)
 	fr_connect_quiet(s.port, stay, FR_STAYERS, 0);
 	fr_connect_quiet(s.port, leave, FR_LEAVERS, 0);
 	sends0 = tu_signal_stat(&s, "sends");
+	ck_assert_int_ge(sends0, 0);
 	for (i = 0; i < FR_LEAVERS; i++)
 		TU_SEND(leave[i], how == FR_QUIT ? "/quit\n" : "unfinished");
 	for (i = 0; i < FR_LEAVERS; i++)
@@ -373,6 +374,7 @@ START_TEST(test_mass_idle_timeout)
 		usleep(20 * 1000);
 	fr_connect_quiet(s.port, w2, FR_STAYERS, 0);
 	sends0 = tu_signal_stat(&s, "sends");
+	ck_assert_int_ge(sends0, 0);
 	for (i = 0; i < FR_LEAVERS; i++)
 		ck_assert_msg(tu_wait_closed(w1[i], 15000, NULL) == 0,
 		    "first wave %d: %s", i, tu_error());
