@@ -2,8 +2,6 @@
 #ifndef POLLSERV_LISTEN_H
 #define POLLSERV_LISTEN_H
 
-#include <stdbool.h>
-
 #include "options.h"
 
 struct server;
@@ -21,14 +19,14 @@ struct client;
  * spare.  Before server_init. */
 void	listen_fit_fd_limit(struct config *cfg);
 /*
- * The soft fd limit may be lowered while the server runs (prlimit --pid):
- * re-read it and admit no more clients than it holds with
- * SERVER_FD_RESERVE to spare (never more than --max-clients); when it
- * rises again, so does the cap.  With shed (the driver's wait() failed:
- * poll() refuses more fds than the limit), the newest clients past the
- * cap are told "! server full" and closed, so the driver works again.
+ * The soft fd limit may be lowered while the server runs (prlimit --pid),
+ * under the number of fds the driver watches: poll() then fails with
+ * EINVAL on every call.  The newest clients past the limit (less
+ * SERVER_FD_RESERVE) are told "! server full" and closed, so the driver
+ * works again.  Admission needs no such cap: accept() fails with EMFILE,
+ * and listen_accept refuses, until fds free up or the limit returns.
  */
-void	listen_fit_live_fd_limit(struct server *srv, bool shed);
+void	listen_shed_past_fd_limit(struct server *srv);
 /* The listener is readable: take up to LISTEN_ACCEPT_BATCH connections. */
 void	listen_accept(struct server *srv);
 /* Take over an already connected fd, as if accepted (tests use this with

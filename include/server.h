@@ -59,8 +59,6 @@ struct server {
 	int64_t	start_ms;
 	int64_t	last_accept_warn_ms;
 	int64_t	accept_resume_ms;	/* listener paused after EMFILE, or 0 */
-	long	fd_cap;			/* clients the open file limit holds
-					   now (listen_fit_live_fd_limit) */
 	struct log_limit error_log;	/* the loop's and listener's errors */
 	unsigned wait_failures;		/* wait() failures in a row */
 	int64_t	signal_stats_ms;	/* the last SIGUSR1 stats line */

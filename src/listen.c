@@ -81,26 +81,18 @@ listen_shed_newest(struct server *srv, long cap)
 }
 
 void
-listen_fit_live_fd_limit(struct server *srv, bool shed)
+listen_shed_past_fd_limit(struct server *srv)
 {
 	struct rlimit rl;
 	long cap;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur > LONG_MAX)
 		return;
-	cap = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > LONG_MAX ?
-	    LONG_MAX : (long)rl.rlim_cur - SERVER_FD_RESERVE;
+	cap = (long)rl.rlim_cur - SERVER_FD_RESERVE;
 	if (cap < 1)
 		cap = 1;
-	if (cap > srv->cfg.max_clients)
-		cap = srv->cfg.max_clients;
-	if (cap != srv->fd_cap)
-		log_limited(&srv->error_log, LOG_INFO, srv->ctx.now_ms,
-		    "the open file limit is now %llu: at most %ld clients",
-		    (unsigned long long)rl.rlim_cur, cap);
-	srv->fd_cap = cap;
-	if (shed)
-		listen_shed_newest(srv, cap);
+	listen_shed_newest(srv, cap);
 }
 
 /* At most once a second, sharing one clock: a connect storm against a full
@@ -145,8 +137,6 @@ listen_adopt(struct server *srv, int fd)
 	}
 	if (srv->nclients >= (size_t)srv->cfg.max_clients)
 		why = "--max-clients reached";
-	else if (srv->nclients >= (size_t)srv->fd_cap)
-		why = "the open file limit was lowered";
 	else if ((size_t)fd >= srv->by_fd_len)
 		why = "fd past the open file limit";
 	/* The driver may refuse too: select cannot watch fd >= FD_SETSIZE. */

@@ -217,7 +217,7 @@ loop_work_done(const struct server *srv)
  * error tends to repeat on every call (poll() says EINVAL on every call
  * once the fd limit was lowered under the number of fds it watches), so:
  * the log line is rate-limited, connections past the fd limit are shed
- * (listen_fit_live_fd_limit), and a second failure in a row makes the
+ * (listen_shed_past_fd_limit), and a second failure in a row makes the
  * loop sleep before it tries again, doubling up to LOOP_WAIT_ERROR_MAX_MS,
  * so that no error turns into a hot loop.
  */
@@ -230,7 +230,7 @@ loop_wait_failed(struct server *srv, int err)
 	srv->stats.wait_errors++;
 	log_limited(&srv->error_log, LOG_WARN, srv->ctx.now_ms,
 	    "%s wait: %s", srv->io->name, strerror(err));
-	listen_fit_live_fd_limit(srv, true);
+	listen_shed_past_fd_limit(srv);
 	if (srv->wait_failures++ == 0)
 		return;
 	ms = srv->wait_failures < 8 ? 1u << srv->wait_failures :
@@ -360,7 +360,6 @@ loop_run_timers(struct server *srv)
 void
 loop_tick(struct server *srv)
 {
-	listen_fit_live_fd_limit(srv, false);
 	client_memory_tick(&srv->ctx);
 	if (srv->cfg.idle_timeout > 0 || srv->ctx.partial_count > 0 ||
 	    srv->ctx.draining_count > 0) {

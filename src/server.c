@@ -106,7 +106,6 @@ server_init(struct server *srv, const struct config *cfg, char *err,
 	srv->by_fd = calloc(srv->by_fd_len, sizeof(*srv->by_fd));
 	srv->max_fired = srv->cfg.max_clients + SERVER_FD_RESERVE;
 	srv->fired = calloc((size_t)srv->max_fired, sizeof(*srv->fired));
-	srv->fd_cap = srv->cfg.max_clients;
 	server_init_ctx(srv, n);
 	if (cfg->mode == MODE_CHAT) {
 		if (room_init(&srv->room, &srv->ctx, n, cfg->max_line) == -1) {
