@@ -13,6 +13,13 @@ WARN	 = -std=c11 -Wall -Wextra -Wpedantic -Wformat=2
 ALL_CPPFLAGS = -Iinclude -Ibench -D_DEFAULT_SOURCE $(CPPFLAGS)
 ALL_CFLAGS   = $(WARN) $(CFLAGS)
 ALL_LDFLAGS  = $(LDFLAGS)
+# liburing (2.3 or later) for the io_uring drivers; tests/ensure-deps.sh
+# installs liburing-dev.  Looked up once, with a fallback so an odd
+# pkg-config setup still links.
+URING_CFLAGS := $(shell pkg-config --cflags liburing 2>/dev/null)
+URING_LIBS   := $(shell pkg-config --libs liburing 2>/dev/null || echo -luring)
+ALL_CPPFLAGS += $(URING_CFLAGS)
+LDLIBS	+= $(URING_LIBS)
 
 # SANITIZE=1 builds everything again under ASan+UBSan in its own tree, so
 # the two builds never mix objects.
@@ -83,6 +90,7 @@ CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 TEST_DEFS    = -DPOLLSERV_BIN='"$(CURDIR)/$(O)/pollserv"' \
 	       -DLOADGEN_BIN='"$(CURDIR)/$(O)/bench/loadgen"' \
 	       -DTESTS_DIR='"$(CURDIR)/tests"' \
+	       -DNOIOURING_BIN='"$(CURDIR)/$(O)/tests/noiouring"' \
 	       -DPOLLSERV_FORTIFY_BIN='"$(CURDIR)/$(O)/pollserv-fortify"'
 
 # The select scale test also runs a server built with _FORTIFY_SOURCE=2
@@ -105,6 +113,14 @@ TEST_EXTRA += $(O)/tests/failalloc.so
 # faultshim.so: random EAGAIN, EINTR and short reads and writes in every
 # server the integration table starts, on its second pass (run-tests.sh).
 TEST_EXTRA += $(O)/tests/faultshim.so
+
+# noiouring: runs a program with io_uring_setup refused by seccomp, for
+# the "io_uring unavailable" tests.
+TEST_EXTRA += $(O)/tests/noiouring
+
+$(O)/tests/noiouring: tests/noiouring.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 # Both shims get the user's CPPFLAGS, CFLAGS and LDFLAGS, not the
 # sanitizers: they sit in front of either server build.

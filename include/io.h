@@ -3,6 +3,7 @@
 #define POLLSERV_IO_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct stats;
 
@@ -47,10 +48,14 @@ struct io_driver {
 	int	(*modify)(void *state, int fd, int old_mask, int new_mask);
 	int	(*wait)(void *state, int timeout_ms, bool last_sweep_idle,
 		    struct io_event *fired, int max_fired);
+	/* NULL: always usable.  Else 0 if this process can use the driver
+	 * (io_uring may be switched off, or forbidden by seccomp), or -1
+	 * with one line, no newline, in why: main prints it and exits 1. */
+	int	(*probe)(char *why, size_t len);
 };
 
 extern const struct io_driver io_busy, io_select, io_poll, io_epoll,
-    io_backoff;
+    io_backoff, io_sigio, io_uring_poll;
 /* NULL-terminated, in the order --help lists them. */
 extern const struct io_driver *const io_drivers[];
 const struct io_driver *io_find(const char *name);

@@ -27,6 +27,7 @@ struct stats {
 	uint64_t mem_closed;	/* closed, biggest first, for --max-memory */
 	uint64_t fd_closed;	/* closed, newest first, for a lowered fd limit */
 	uint64_t wait_errors;	/* driver wait() failures other than EINTR */
+	uint64_t sigio_overflows; /* sigio: realtime queue overflowed (SIGIO) */
 };
 
 /* One logfmt line, no newline. cpu_user/cpu_sys come from getrusage. */

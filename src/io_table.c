@@ -11,6 +11,8 @@ const struct io_driver *const io_drivers[] = {
 	&io_poll,
 	&io_epoll,
 	&io_backoff,
+	&io_sigio,
+	&io_uring_poll,
 	NULL
 };
 

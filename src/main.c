@@ -32,6 +32,12 @@ main(int argc, char **argv)
 		break;
 	}
 	log_set_level((enum log_level)cfg.verbosity);
+	/* A driver the kernel will not give us (io_uring switched off or
+	 * filtered) is one line and exit 1, like a port that is taken. */
+	if (cfg.io->probe != NULL && cfg.io->probe(err, sizeof(err)) == -1) {
+		fprintf(stderr, "pollserv: --io %s: %s\n", cfg.io->name, err);
+		return 1;
+	}
 	listen_fit_fd_limit(&cfg);
 	if (server_init(&srv, &cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "pollserv: %s\n", err);

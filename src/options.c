@@ -78,7 +78,7 @@ options_usage(FILE *out)
 	    "  -m, --mode MODE         chat (relay lines) or echo (default chat)\n"
 	    "  -i, --io DRIVER         readiness driver (default busy):\n");
 	for (d = io_drivers; *d != NULL; d++)
-		fprintf(out, "        %-8s %s\n", (*d)->name, (*d)->summary);
+		fprintf(out, "      %-10s %s\n", (*d)->name, (*d)->summary);
 	fprintf(out,
 	    "      --max-clients N     connected clients at most (default 10000)\n"
 	    "      --max-line N        longest chat line, without LF (default 4096)\n"

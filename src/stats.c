@@ -30,12 +30,12 @@ stats_format(const struct stats *s, size_t clients, char *out, size_t len)
 	    " timeouts=%" PRIu64 " oom_closed=%" PRIu64 " sends=%" PRIu64
 	    " turns_cut=%" PRIu64 " outbuf=%" PRIu64 " outbuf_peak=%" PRIu64
 	    " mem_paused=%" PRIu64 " mem_closed=%" PRIu64 " fd_closed=%" PRIu64
-	    " wait_errors=%" PRIu64
+	    " wait_errors=%" PRIu64 " sigio_overflows=%" PRIu64
 	    " cpu_user=%.3f cpu_sys=%.3f",
 	    clients, s->accepted, s->rejected, s->closed, s->slow_closed,
 	    s->bytes_in, s->bytes_out, s->lines, s->sweeps, s->wouldblock,
 	    s->sleeps, s->pollnval, s->timeouts, s->oom_closed, s->sends,
 	    s->turns_cut, s->outbuf, s->outbuf_peak, s->mem_paused,
-	    s->mem_closed, s->fd_closed, s->wait_errors,
+	    s->mem_closed, s->fd_closed, s->wait_errors, s->sigio_overflows,
 	    stats_seconds(ru.ru_utime), stats_seconds(ru.ru_stime));
 }

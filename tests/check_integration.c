@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "chat.h"
 #include "check_suites.h"
+#include "io.h"
 #include "options.h"
 #include "testutil.h"
 
@@ -58,6 +60,13 @@ it_start(int i, const char *mode, const char *const extra[])
 	ck_assert_str_eq(srv.listen_line, want);
 }
 
+/* it_start, unless the driver cannot run here: then the test is skipped
+ * with the reason printed. */
+#define IT_START(i, mode, extra) do { \
+	TU_SKIP_UNAVAILABLE(i); \
+	it_start((i), (mode), (extra)); \
+} while (0)
+
 #define EXTRA(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 /* Join n clients; nicks are guest1..guestn in order on a fresh server. */
@@ -86,7 +95,7 @@ START_TEST(test_it_chat_session)
 {
 	int fds[3];
 
-	it_start(_i, NULL, NULL);
+	IT_START(_i, NULL, NULL);
 	it_join(fds, 3);
 	TU_SEND(fds[0], "hello\n");
 	EXPECT_ALL(fds, 3, 0, "<guest1> hello\n");
@@ -122,7 +131,7 @@ START_TEST(test_it_byte_at_a_time)
 	int fds[2], one = 1;
 	size_t k;
 
-	it_start(_i, NULL, NULL);
+	IT_START(_i, NULL, NULL);
 	it_join(fds, 2);
 	setsockopt(fds[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	for (k = 0; k < sizeof(msg) - 1; k++) {
@@ -141,7 +150,7 @@ START_TEST(test_it_overlong)
 	char big[300];
 	int fds[2];
 
-	it_start(_i, NULL, EXTRA("--max-line", "16"));
+	IT_START(_i, NULL, EXTRA("--max-line", "16"));
 	it_join(fds, 2);
 	memset(big, 'x', 200);
 	memcpy(big + 200, "\nok\n", 5);
@@ -165,7 +174,7 @@ START_TEST(test_it_binary)
 	size_t n = 0, w;
 	int fds[2], c;
 
-	it_start(_i, NULL, NULL);
+	IT_START(_i, NULL, NULL);
 	it_join(fds, 2);
 	/* Every byte but LF, NUL first, a CR in the middle. */
 	for (c = 0; c < 256; c++)
@@ -186,7 +195,7 @@ START_TEST(test_it_quit_and_exit)
 {
 	int fds[3];
 
-	it_start(_i, NULL, NULL);
+	IT_START(_i, NULL, NULL);
 	it_join(fds, 3);
 	TU_SEND(fds[2], "/quit\nnever relayed\n");
 	TU_EXPECT_LINE(fds[2], CHAT_BYE);
@@ -211,7 +220,7 @@ START_TEST(test_it_quit_then_junk)
 	char *buf;
 	int fds[2];
 
-	it_start(_i, NULL, NULL);
+	IT_START(_i, NULL, NULL);
 	it_join(fds, 2);
 	buf = malloc(junk + 6);
 	ck_assert_ptr_nonnull(buf);
@@ -232,7 +241,7 @@ START_TEST(test_it_peer_reset)
 {
 	int fds[3], d;
 
-	it_start(_i, NULL, NULL);
+	IT_START(_i, NULL, NULL);
 	it_join(fds, 3);
 	TU_SEND(fds[0], "before\n");
 	EXPECT_ALL(fds, 3, 0, "<guest1> before\n");
@@ -264,7 +273,7 @@ START_TEST(test_it_half_close)
 	int fds[2];
 	ssize_t n;
 
-	it_start(_i, NULL, EXTRA("--max-outbuf", "16m"));
+	IT_START(_i, NULL, EXTRA("--max-outbuf", "16m"));
 	it_join(fds, 2);
 	burst = malloc(NWHO * 5 + 32);
 	ck_assert_ptr_nonnull(burst);
@@ -306,7 +315,7 @@ START_TEST(test_it_max_clients)
 	char nick[TU_NICK_LEN], want[64];
 	int fds[2], c;
 
-	it_start(_i, NULL, EXTRA("--max-clients", "2"));
+	IT_START(_i, NULL, EXTRA("--max-clients", "2"));
 	it_join(fds, 2);
 	c = tu_connect(srv.port);
 	ck_assert_int_ge(c, 0);
@@ -340,7 +349,7 @@ START_TEST(test_it_burst_not_slow)
 	size_t rlen = sizeof(nick) - 1 + 5, i;	/* "<nick> x\n" */
 	int fds[2];
 
-	it_start(_i, NULL, NULL);
+	IT_START(_i, NULL, NULL);
 	it_join(fds, 2);
 	snprintf(cmd, sizeof(cmd), "/nick %s\n", nick);
 	TU_SEND(fds[0], cmd);
@@ -381,7 +390,7 @@ START_TEST(test_it_stalled_reader)
 	bool seen_left = false;
 	ssize_t n;
 
-	it_start(_i, NULL, EXTRA("--max-outbuf", "65536"));
+	IT_START(_i, NULL, EXTRA("--max-outbuf", "65536"));
 	/* The stalled one: tiny receive window, reads its welcome only. */
 	s = tu_connect_rcvbuf(srv.port, 4096);
 	ck_assert_int_ge(s, 0);
@@ -455,7 +464,7 @@ START_TEST(test_it_echo_random)
 	ssize_t n;
 	int fd;
 
-	it_start(_i, "echo", EXTRA("--max-outbuf", "65536"));
+	IT_START(_i, "echo", EXTRA("--max-outbuf", "65536"));
 	data = malloc(total);
 	back = malloc(total + 1);
 	ck_assert(data != NULL && back != NULL);
@@ -511,13 +520,43 @@ START_TEST(test_it_echo_random)
 }
 END_TEST
 
+/* One burst of 1 MB, sent before reading a byte: every byte comes back.
+ * The server reads 64 KiB per sweep, so the edge-triggered drivers (sigio,
+ * uring-poll) must come back to the socket with no new event to tell
+ * them: a lost wakeup stalls this test. */
+START_TEST(test_it_echo_burst)
+{
+	const size_t total = 1024 * 1024;
+	unsigned char *data, *back;
+	size_t k;
+	int fd;
+
+	IT_START(_i, "echo", NULL);
+	data = malloc(total);
+	back = malloc(total);
+	ck_assert(data != NULL && back != NULL);
+	for (k = 0; k < total; k++)
+		data[k] = (unsigned char)(k * 2654435761u >> 13);
+	fd = tu_connect(srv.port);
+	ck_assert_int_ge(fd, 0);
+	/* Fits: the server's --max-outbuf (1 MiB) holds it all. */
+	TU_OK(tu_send_all(fd, data, total));
+	TU_OK(tu_read_exact(fd, back, total, TU_WAIT));
+	ck_assert_msg(memcmp(back, data, total) == 0, "echo differs");
+	TU_EXPECT_SILENCE(fd);
+	free(data);
+	free(back);
+	close(fd);
+}
+END_TEST
+
 /* ---- signals ---------------------------------------------------------- */
 
 START_TEST(test_it_sigterm)
 {
 	int fds[2];
 
-	it_start(_i, NULL, NULL);
+	IT_START(_i, NULL, NULL);
 	it_join(fds, 2);
 	TU_SEND(fds[0], "last words\n");
 	TU_EXPECT_LINE(fds[1], "<guest1> last words\n");
@@ -537,7 +576,7 @@ START_TEST(test_it_sigint_echo)
 	int fd;
 
 	/* Echo clients are just closed; the exit is still clean. */
-	it_start(_i, "echo", NULL);
+	IT_START(_i, "echo", NULL);
 	fd = tu_connect(srv.port);
 	ck_assert_int_ge(fd, 0);
 	TU_SEND(fd, "ping");
@@ -562,7 +601,7 @@ START_TEST(test_it_sigusr1_stats)
 	size_t len;
 	int fd, k;
 
-	it_start(_i, NULL, NULL);
+	IT_START(_i, NULL, NULL);
 	fd = tu_chat_connect(srv.port, NULL, 0);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(kill(srv.pid, SIGUSR1), 0);
@@ -584,6 +623,52 @@ START_TEST(test_it_sigusr1_stats)
 	TU_SEND(fd, "/who\n");
 	TU_EXPECT_LINE(fd, "* users (1): guest1\n");
 	close(fd);
+}
+END_TEST
+
+/*
+ * A storm of SIGUSR1 (each one asks for a stats line) while two chat
+ * clients talk: every line still arrives, in order, the server prints
+ * stats and stops promptly on SIGTERM afterwards.  Signal-driven I/O
+ * shares the process's signal machinery with these handlers.
+ */
+#define STORM_SIGNALS	3000
+#define STORM_LINES	200
+
+START_TEST(test_it_signal_storm)
+{
+	char line[64], want[80];
+	int fds[2], k, status;
+	pid_t child;
+	int64_t t0;
+
+	IT_START(_i, NULL, NULL);
+	it_join(fds, 2);
+	child = fork();
+	ck_assert_int_ne(child, -1);
+	if (child == 0) {
+		for (k = 0; k < STORM_SIGNALS; k++)
+			if (kill(srv.pid, SIGUSR1) == -1)
+				_exit(1);
+		_exit(0);
+	}
+	for (k = 0; k < STORM_LINES; k++) {
+		snprintf(line, sizeof(line), "storm %d\n", k);
+		snprintf(want, sizeof(want), "<guest1> storm %d\n", k);
+		TU_SEND(fds[0], line);
+		TU_EXPECT_LINE(fds[1], want);
+	}
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	TU_SEND(fds[1], "/who\n");
+	TU_EXPECT_LINE(fds[1], "* users (2): guest1 guest2\n");
+	ck_assert_msg(tu_server_wait_log(&srv, "stats event=signal ",
+	    TU_WAIT) == 0, "%s", tu_error());
+	t0 = tu_now_ms();
+	ck_assert_int_eq(tu_server_stop(&srv, SIGTERM, TU_WAIT), 0);
+	ck_assert_msg(tu_now_ms() - t0 < 3000, "SIGTERM took %lld ms",
+	    (long long)(tu_now_ms() - t0));
+	tu_close_all(fds, 2);
 }
 END_TEST
 
@@ -695,6 +780,88 @@ START_TEST(test_cli_stats_interval)
 }
 END_TEST
 
+/* io_uring refused by seccomp (as container runtimes do): one line that
+ * says why, exit 1, nothing on stdout; for EPERM and for ENOSYS. */
+START_TEST(test_cli_uring_unavailable)
+{
+	static const char *const errnos[] = { "1", "38" };
+	char *out = NULL, *err = NULL;
+	int d, k, code;
+
+	for (d = 0; d < tu_ndrivers(); d++) {
+		if (io_find(tu_driver_name(d))->probe == NULL)
+			continue;
+		for (k = 0; k < 2; k++) {
+			code = tu_run(NOIOURING_BIN, EXTRA(errnos[k],
+			    POLLSERV_BIN, "--io", tu_driver_name(d), "--listen",
+			    "127.0.0.1:0"), &out, &err, TU_WAIT);
+			ck_assert_msg(code == 1, "%s: exit %d, want 1: %s",
+			    tu_driver_name(d), code, err);
+			ck_assert_str_eq(out, "");
+			ck_assert_msg(count_lines(err) == 1, "want one line: %s",
+			    err);
+			ck_assert_msg(strstr(err, "io_uring unavailable") &&
+			    strstr(err, "seccomp") && strstr(err,
+			    tu_driver_name(d)), "reason missing: %s", err);
+			free(out);
+			free(err);
+		}
+	}
+}
+END_TEST
+
+/*
+ * sigio past its signal queue: with RLIMIT_SIGPENDING at 4, 40 echo
+ * clients sending 20 KB each at once overflow the realtime queue, the
+ * kernel falls back to plain SIGIO, and the driver sweeps every fd.
+ * Every byte still comes back, and the stats line counts the overflows.
+ */
+#define OVERFLOW_CLIENTS	40
+#define OVERFLOW_BYTES		(20 * 1024)
+
+START_TEST(test_sigio_overflow)
+{
+	const char *args[] = { "--sigpending=4", POLLSERV_BIN, "--listen",
+	    "127.0.0.1:0", "--io", "sigio", "--mode", "echo", NULL };
+	static unsigned char data[OVERFLOW_BYTES], back[OVERFLOW_BYTES];
+	int fds[OVERFLOW_CLIENTS], i, round;
+	unsigned long long overflows = 0;
+	const char *p;
+
+	if (access("/usr/bin/prlimit", X_OK) != 0) {
+		fprintf(stderr, "skipped: sigio overflow: no /usr/bin/prlimit\n");
+		return;
+	}
+	for (i = 0; i < OVERFLOW_BYTES; i++)
+		data[i] = (unsigned char)(i * 7 + 3);
+	TU_OK(tu_server_start_argv(&srv, "/usr/bin/prlimit", args));
+	for (i = 0; i < OVERFLOW_CLIENTS; i++) {
+		fds[i] = tu_connect(srv.port);
+		ck_assert_int_ge(fds[i], 0);
+	}
+	for (round = 0; round < 3; round++) {
+		/* 800 KB in flight at once: far more events than 4. */
+		for (i = 0; i < OVERFLOW_CLIENTS; i++)
+			TU_OK(tu_send_all(fds[i], data, sizeof(data)));
+		for (i = 0; i < OVERFLOW_CLIENTS; i++) {
+			TU_OK(tu_read_exact(fds[i], back, sizeof(back),
+			    TU_WAIT));
+			ck_assert_msg(memcmp(back, data, sizeof(data)) == 0,
+			    "client %d: echo differs", i);
+		}
+	}
+	tu_close_all(fds, OVERFLOW_CLIENTS);
+	ck_assert_int_eq(tu_server_stop(&srv, SIGTERM, TU_WAIT), 0);
+	p = strstr(tu_server_log(&srv), "event=final ");
+	ck_assert_ptr_nonnull(p);
+	p = strstr(p, " sigio_overflows=");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(sscanf(p, " sigio_overflows=%llu", &overflows), 1);
+	ck_assert_msg(overflows > 0, "no overflow counted: %s",
+	    tu_server_log(&srv));
+}
+END_TEST
+
 Suite *
 integration_suite(void)
 {
@@ -717,9 +884,11 @@ integration_suite(void)
 	tcase_add_loop_test(tc, test_it_max_clients, 0, n);
 	tcase_add_loop_test(tc, test_it_stalled_reader, 0, n);
 	tcase_add_loop_test(tc, test_it_echo_random, 0, n);
+	tcase_add_loop_test(tc, test_it_echo_burst, 0, n);
 	tcase_add_loop_test(tc, test_it_sigterm, 0, n);
 	tcase_add_loop_test(tc, test_it_sigint_echo, 0, n);
 	tcase_add_loop_test(tc, test_it_sigusr1_stats, 0, n);
+	tcase_add_loop_test(tc, test_it_signal_storm, 0, n);
 	suite_add_tcase(s, tc);
 
 	tcase_set_timeout(cli, 30);
@@ -728,6 +897,8 @@ integration_suite(void)
 	tcase_add_test(cli, test_cli_help_version);
 	tcase_add_test(cli, test_cli_busy_port);
 	tcase_add_test(cli, test_cli_stats_interval);
+	tcase_add_test(cli, test_cli_uring_unavailable);
+	tcase_add_test(cli, test_sigio_overflow);
 	suite_add_tcase(s, cli);
 	return s;
 }

@@ -18,8 +18,9 @@
 #include "io_sweep.h"
 #include "log.h"
 #include "stats.h"
+#include "testutil.h"
 
-#define NDRIVERS	5
+#define NDRIVERS	7
 #define MAX_FIRED	128
 
 /* busy and backoff report every registered fd; the others only ready ones. */
@@ -104,7 +105,8 @@ io_test_drain(int fd)
 
 START_TEST(test_io_table)
 {
-	const char *names[] = { "busy", "select", "poll", "epoll", "backoff" };
+	const char *names[] = { "busy", "select", "poll", "epoll", "backoff",
+	    "sigio", "uring-poll" };
 	size_t i;
 
 	for (i = 0; i < NDRIVERS; i++) {
@@ -123,6 +125,12 @@ START_TEST(test_io_table)
 	ck_assert_int_eq(io_select.blocks, 1);
 	ck_assert_int_eq(io_poll.blocks, 1);
 	ck_assert_int_eq(io_epoll.blocks, 1);
+	ck_assert_int_eq(io_sigio.blocks, 1);
+	ck_assert_int_eq(io_uring_poll.blocks, 1);
+	/* Only the io_uring drivers can be unavailable. */
+	for (i = 0; i < NDRIVERS; i++)
+		ck_assert_int_eq(io_drivers[i]->probe != NULL,
+		    strncmp(io_drivers[i]->name, "uring", 5) == 0);
 }
 END_TEST
 
@@ -134,6 +142,8 @@ START_TEST(test_io_read_write)
 	struct stats stats;
 	int a[2], b[2], n;
 	void *st;
+
+	TU_SKIP_UNAVAILABLE(_i);
 
 	st = io_test_create(d, &stats, 64);
 	io_test_pair(a);
@@ -199,6 +209,8 @@ START_TEST(test_io_timeout)
 	int64_t t0, dt;
 	void *st;
 
+	TU_SKIP_UNAVAILABLE(_i);
+
 	st = io_test_create(d, &stats, 64);
 	io_test_pair(a);
 	ck_assert_int_eq(d->modify(st, a[0], 0, IO_READ), 0);
@@ -229,6 +241,8 @@ START_TEST(test_io_block_until_ready)
 	int a[2], n, status;
 	pid_t pid;
 	void *st;
+
+	TU_SKIP_UNAVAILABLE(_i);
 
 	if (io_test_sweeps(d))
 		return;
@@ -263,6 +277,8 @@ START_TEST(test_io_small_fired)
 	struct stats stats;
 	int p[5][2], seen[5] = { 0 }, i, j, k, n, last = -1;
 	void *st;
+
+	TU_SKIP_UNAVAILABLE(_i);
 
 	st = io_test_create(d, &stats, 64);
 	for (i = 0; i < 5; i++) {
@@ -337,6 +353,8 @@ START_TEST(test_io_sweep_rotates)
 	int p[3][2], led[3] = { 0 }, i, k;
 	void *st;
 
+	TU_SKIP_UNAVAILABLE(_i);
+
 	if (!io_test_sweeps(d))
 		return;
 	st = io_test_create(d, &stats, 64);
@@ -369,6 +387,8 @@ START_TEST(test_io_listener)
 	struct stats stats;
 	int lfd, cfd, a[2], i, n, mask, reported = 0;
 	void *st;
+
+	TU_SKIP_UNAVAILABLE(_i);
 
 	st = io_test_create(d, &stats, 64);
 	lfd = io_test_listener(&sin);
@@ -413,6 +433,8 @@ START_TEST(test_io_hangup)
 	int a[2], b[2], n;
 	void *st;
 
+	TU_SKIP_UNAVAILABLE(_i);
+
 	st = io_test_create(d, &stats, 64);
 	io_test_pair(a);
 	io_test_pair(b);
@@ -451,6 +473,8 @@ START_TEST(test_io_error_only)
 	struct stats stats;
 	int p[2], n;
 	void *st;
+
+	TU_SKIP_UNAVAILABLE(_i);
 
 	st = io_test_create(d, &stats, 64);
 	ck_assert_int_eq(pipe(p), 0);
@@ -494,6 +518,8 @@ START_TEST(test_io_high_fd)
 	struct stats stats;
 	int a[2], hi = FD_SETSIZE + 5, n;
 	void *st;
+
+	TU_SKIP_UNAVAILABLE(_i);
 
 	if (!io_test_high_fd_allowed()) {
 		fprintf(stderr, "check_io: skipped %s high-fd test: "
@@ -564,6 +590,8 @@ START_TEST(test_io_churn)
 	unsigned seed = 12345u + (unsigned)_i;
 	int i, r, n, round, want, mask, expected;
 	void *st;
+
+	TU_SKIP_UNAVAILABLE(_i);
 
 	st = io_test_create(d, &stats, 8);
 	for (i = 0; i < CHURN_FDS; i++) {
@@ -793,6 +821,104 @@ START_TEST(test_io_backoff_eintr)
 }
 END_TEST
 
+/*
+ * sigio: a realtime signal queue that overflows.  With RLIMIT_SIGPENDING
+ * at 1 the kernel can queue one signal at most, so 24 sockets turning
+ * readable at once overflow it and it sends plain SIGIO.  The driver
+ * must count that and sweep everything: all 24 are reported.
+ */
+#define SIGIO_TEST_FDS	24
+
+START_TEST(test_io_sigio_overflow)
+{
+	struct io_event fired[MAX_FIRED];
+	int p[SIGIO_TEST_FDS][2], i, n;
+	struct rlimit rl, saved;
+	struct stats stats;
+	void *st;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_SIGPENDING, &saved), 0);
+	rl = saved;
+	rl.rlim_cur = 1;
+	ck_assert_int_eq(setrlimit(RLIMIT_SIGPENDING, &rl), 0);
+	st = io_test_create(&io_sigio, &stats, 64);
+	for (i = 0; i < SIGIO_TEST_FDS; i++) {
+		io_test_pair(p[i]);
+		ck_assert_int_eq(io_sigio.modify(st, p[i][0], 0, IO_READ), 0);
+	}
+	/* The fresh fds are looked at once (bytes may predate O_ASYNC). */
+	ck_assert_int_eq(io_sigio.wait(st, 0, false, fired, MAX_FIRED), 0);
+	for (i = 0; i < SIGIO_TEST_FDS; i++)
+		ck_assert_int_eq(write(p[i][1], "o", 1), 1);
+	n = io_sigio.wait(st, 1000, false, fired, MAX_FIRED);
+	ck_assert_int_eq(n, SIGIO_TEST_FDS);
+	for (i = 0; i < SIGIO_TEST_FDS; i++)
+		ck_assert_int_eq(io_test_mask(fired, n, p[i][0]), IO_READ);
+	ck_assert_uint_ge(stats.sigio_overflows, 1);
+	/* Drained, they go quiet; the next byte is a signal again. */
+	for (i = 0; i < SIGIO_TEST_FDS; i++)
+		io_test_drain(p[i][0]);
+	ck_assert_int_eq(io_sigio.wait(st, 0, false, fired, MAX_FIRED), 0);
+	ck_assert_int_eq(write(p[3][1], "o", 1), 1);
+	n = io_sigio.wait(st, 1000, false, fired, MAX_FIRED);
+	io_test_expect_one(fired, n, p[3][0], IO_READ);
+	for (i = 0; i < SIGIO_TEST_FDS; i++) {
+		ck_assert_int_eq(io_sigio.modify(st, p[i][0], IO_READ, 0), 0);
+		close(p[i][0]);
+		close(p[i][1]);
+	}
+	io_sigio.destroy(st);
+	ck_assert_int_eq(setrlimit(RLIMIT_SIGPENDING, &saved), 0);
+}
+END_TEST
+
+/*
+ * sigio owns its signals: they are blocked while it lives (a delivered
+ * one would kill the process), a second instance is refused, and the
+ * mask is back as it was after destroy, with nothing left pending.
+ */
+START_TEST(test_io_sigio_signal_mask)
+{
+	struct io_event fired[MAX_FIRED];
+	sigset_t before, during, after, pending;
+	struct stats stats;
+	int a[2];
+	void *st;
+
+	ck_assert_int_eq(sigprocmask(SIG_SETMASK, NULL, &before), 0);
+	st = io_test_create(&io_sigio, &stats, 64);
+	ck_assert_int_eq(sigprocmask(SIG_SETMASK, NULL, &during), 0);
+	ck_assert(sigismember(&during, SIGIO));
+	ck_assert_ptr_null(io_sigio.create(&(struct io_config){ .max_fds = 64,
+	    .stats = &stats }));
+	ck_assert_int_eq(errno, EBUSY);
+	io_test_pair(a);
+	ck_assert_int_eq(io_sigio.modify(st, a[0], 0, IO_READ), 0);
+	ck_assert_int_eq(write(a[1], "s", 1), 1);
+	/* Left registered and readable with a signal queued: destroy
+	 * must still leave nothing behind. */
+	ck_assert_int_eq(write(a[1], "t", 1), 1);
+	io_sigio.destroy(st);
+	ck_assert_int_eq(sigprocmask(SIG_SETMASK, NULL, &after), 0);
+	ck_assert(sigismember(&after, SIGIO) == sigismember(&before, SIGIO));
+	ck_assert_int_eq(sigpending(&pending), 0);
+	ck_assert(!sigismember(&pending, SIGIO));
+	ck_assert(!sigismember(&pending, SIGRTMIN + 1));
+	/* No O_ASYNC left behind: more data raises nothing. */
+	ck_assert_int_eq(write(a[1], "u", 1), 1);
+	ck_assert_int_eq(sigpending(&pending), 0);
+	ck_assert(!sigismember(&pending, SIGRTMIN + 1));
+	/* And a new instance works. */
+	st = io_test_create(&io_sigio, &stats, 64);
+	ck_assert_int_eq(io_sigio.modify(st, a[0], 0, IO_READ), 0);
+	ck_assert_int_eq(io_sigio.wait(st, 1000, false, fired, MAX_FIRED), 1);
+	ck_assert_int_eq(io_sigio.modify(st, a[0], IO_READ, 0), 0);
+	io_sigio.destroy(st);
+	close(a[0]);
+	close(a[1]);
+}
+END_TEST
+
 Suite *
 io_suite(void)
 {
@@ -816,6 +942,8 @@ io_suite(void)
 	tcase_add_test(tc, test_io_poll_nval_counted);
 	tcase_add_test(tc, test_io_backoff_sleeps);
 	tcase_add_test(tc, test_io_backoff_eintr);
+	tcase_add_test(tc, test_io_sigio_overflow);
+	tcase_add_test(tc, test_io_sigio_signal_mask);
 	suite_add_tcase(s, tc);
 	return s;
 }

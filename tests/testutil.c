@@ -1007,3 +1007,14 @@ tu_proc_kb(pid_t pid, const char *key)
 	fclose(f);
 	return kb;
 }
+
+const char *
+tu_driver_unavailable(int i)
+{
+	static char why[256];
+
+	if (io_drivers[i]->probe == NULL ||
+	    io_drivers[i]->probe(why, sizeof(why)) == 0)
+		return NULL;
+	return why;
+}

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <stdio.h>
 
 /*
  * Conventions, so every suite reads the same way:
@@ -171,6 +172,19 @@ void	tu_close_all(int *fds, int n);
 int	tu_ndrivers(void);
 /* Name of io_drivers[i]. */
 const char *tu_driver_name(int i);
+/* NULL if io_drivers[i] can run here, else the one-line reason its probe
+ * gave (io_uring switched off by sysctl or seccomp, an old kernel). */
+const char *tu_driver_unavailable(int i);
+/* A test for a driver that cannot run here says so and ends: skipped,
+ * with the reason printed, never silently passed. */
+#define TU_SKIP_UNAVAILABLE(i) do { \
+	const char *tu_why_ = tu_driver_unavailable(i); \
+	if (tu_why_ != NULL) { \
+		fprintf(stderr, "skipped: %s for --io %s: %s\n", __func__, \
+		    tu_driver_name(i), tu_why_); \
+		return; \
+	} \
+} while (0)
 
 /* ---- check conveniences ----------------------------------------------- */
 
