@@ -27,12 +27,14 @@ struct stats;
  * rest of the input waits, framed, for the client's next turn (and what
  * is still in the kernel stays there: TCP slows the sender down).  So a
  * flooder is slowed in proportion to its fan-out and everyone else gets a
- * turn every sweep.  The numbers come from bench/attack.py (README,
- * "Limits"): 64 KiB of fan-out is ~0.3 ms of appends, well under the one
- * send() per receiver that the end-of-sweep flush costs anyway.
+ * turn every sweep.  Measured with bench/attack.py (burst and flood into
+ * 1,000 listeners; README, "Limits"): 256 KiB keeps every sweep within a
+ * few ms (probe gaps <= 0.03 s) at the fewest send() calls per relayed
+ * byte; 64 KiB and 16 KiB were no fairer but cost the burst 3x and 8x the
+ * server CPU (one send() per receiver per sweep, for fewer bytes each).
  */
 #ifndef CLIENT_TURN_BUDGET	/* -D for bench/attack.py's comparisons */
-#define CLIENT_TURN_BUDGET	(64 * 1024)
+#define CLIENT_TURN_BUDGET	(256 * 1024)
 #endif
 #define CLIENT_LINE_COST	64
 /* Bytes asked of one recv(): big enough to empty a loopback burst in a

@@ -105,8 +105,14 @@ loop_flush(struct server *srv)
 		struct client *c = flush->items[i];
 
 		c->queued_flush = false;
+		/* A client with write interest is waiting for the driver to
+		 * say its socket has room (its last send() stopped short):
+		 * trying now would only fail again.  A thousand stalled
+		 * readers would otherwise cost a thousand failed send()
+		 * calls every sweep. */
 		if (c->state != CLIENT_CLOSING && buf_len(&c->out) > 0 &&
-		    c->sent_round != srv->ctx.round)
+		    c->sent_round != srv->ctx.round &&
+		    !(c->interest & IO_WRITE))
 			client_on_writable(c);
 		else
 			client_sync_interest(c);
