@@ -104,43 +104,60 @@ client_account(struct client *c, size_t size_before)
 	}
 }
 
-/* Biggest output first; ties by connection number, so it is stable. */
+/* The most pending output first; among equals the newest, which has
+ * the least invested (and the order is total, so it is stable). */
 static int
 client_cmp_outbuf(const void *a, const void *b)
 {
 	const struct client *x = *(struct client *const *)a;
 	const struct client *y = *(struct client *const *)b;
 
-	if (x->out.size != y->out.size)
-		return x->out.size < y->out.size ? 1 : -1;
-	return x->serial < y->serial ? -1 : x->serial > y->serial;
+	if (buf_len(&x->out) != buf_len(&y->out))
+		return buf_len(&x->out) < buf_len(&y->out) ? 1 : -1;
+	return x->serial < y->serial ? 1 : x->serial > y->serial ? -1 : 0;
 }
+
+static void client_send(struct client *c);
 
 void
 client_shed_output(struct client_ctx *ctx, size_t target)
 {
 	struct stats *st = ctx->stats;
-	size_t i, n = 0;
+	size_t i, n = 0, size;
 
 	if (ctx->table == NULL || st->outbuf <= target)
 		return;
 	for (i = 0; i < *ctx->table_len; i++) {
 		struct client *c = ctx->table[i];
 
-		if (c->state != CLIENT_CLOSING && c->out.size > 0)
-			ctx->scratch[n++] = c;
+		if (c->state == CLIENT_CLOSING || c->out.size == 0)
+			continue;
+		/* First the chance the end-of-sweep flush would give it (in
+		 * the middle of a broadcast everyone's output is still
+		 * unsent): what a reader takes now is not held against it.
+		 * One whose socket was full already is not asked again. */
+		if (buf_len(&c->out) > 0 && !(c->interest & IO_WRITE))
+			client_send(c);
+		if (c->state == CLIENT_CLOSING)
+			continue;
+		if (buf_len(&c->out) == 0) {
+			size = c->out.size;
+			buf_shrink(&c->out, CLIENT_OUT_KEEP);
+			client_account(c, size);
+		}
+		ctx->scratch[n++] = c;
 	}
 	qsort(ctx->scratch, n, sizeof(*ctx->scratch), client_cmp_outbuf);
 	for (i = 0; i < n && st->outbuf > target; i++) {
 		struct client *c = ctx->scratch[i];
 
-		if (c->state == CLIENT_CLOSING)
+		if (c->state == CLIENT_CLOSING || buf_len(&c->out) == 0)
 			continue;
 		st->mem_closed++;
 		log_limited(&ctx->log, LOG_INFO, ctx->now_ms,
 		    "closing %s (fd %d): it holds the most output (%zu bytes) "
 		    "while all clients' output passed --max-memory (%zu)",
-		    c->nick, c->fd, c->out.size, ctx->max_memory);
+		    c->nick, c->fd, buf_len(&c->out), ctx->max_memory);
 		client_close(c, CLOSE_MEMORY);
 	}
 }

@@ -334,7 +334,9 @@ loop_trim(struct server *srv)
 static bool
 loop_timers_armed(const struct server *srv)
 {
+	/* A --max-memory pause is one: if nobody drains, the tick sheds. */
 	return srv->cfg.idle_timeout > 0 || srv->ctx.draining_count > 0 ||
+	    srv->ctx.input_paused ||
 	    (srv->cfg.line_timeout > 0 && srv->ctx.partial_count > 0);
 }
 

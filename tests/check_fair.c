@@ -301,6 +301,29 @@ END_TEST
 
 enum fr_leave { FR_QUIT, FR_LINE_TIMEOUT };
 
+/* Every fd must see the server close it. */
+static void
+fr_wait_all_closed(const int *fds, int n, const char *who)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		ck_assert_msg(tu_wait_closed(fds[i], 15000, NULL) == 0,
+		    "%s %d: %s", who, i, tu_error());
+}
+
+/* Since sends0, fewer than FR_SENDS_PER_CLIENT send() calls per client. */
+static void
+fr_assert_batched(struct tu_server *s, long long sends0, const char *what)
+{
+	long long sends1 = tu_signal_stat(s, "sends");
+
+	ck_assert_msg(sends1 - sends0 < FR_SENDS_PER_CLIENT *
+	    (FR_STAYERS + FR_LEAVERS), "%s cost %lld send() calls for %d "
+	    "clients: notices are not batched", what, sends1 - sends0,
+	    FR_STAYERS + FR_LEAVERS);
+}
+
 static void
 fr_mass_leave(enum fr_leave how)
 {
@@ -309,8 +332,8 @@ fr_mass_leave(enum fr_leave how)
 	    "--line-timeout", "1", NULL };
 	int *stay = calloc(FR_STAYERS, sizeof(int));
 	int *leave = calloc(FR_LEAVERS, sizeof(int));
-	long long sends0, sends1, closed;
 	struct tu_server s;
+	long long sends0;
 	int i;
 
 	fr_start(&s, how == FR_QUIT ? quit_args : line_args);
@@ -320,17 +343,11 @@ fr_mass_leave(enum fr_leave how)
 	ck_assert_int_ge(sends0, 0);
 	for (i = 0; i < FR_LEAVERS; i++)
 		TU_SEND(leave[i], how == FR_QUIT ? "/quit\n" : "unfinished");
-	for (i = 0; i < FR_LEAVERS; i++)
-		ck_assert_msg(tu_wait_closed(leave[i], 15000, NULL) == 0,
-		    "leaver %d: %s", i, tu_error());
-	/* Closed from our side only once the server was done with it. */
-	sends1 = tu_signal_stat(&s, "sends");
-	closed = tu_signal_stat(&s, "clients");
-	ck_assert_int_le(closed, FR_STAYERS + FR_LEAVERS);
-	ck_assert_msg(sends1 - sends0 < FR_SENDS_PER_CLIENT *
-	    (FR_STAYERS + FR_LEAVERS), "%d leaving cost %lld send() calls "
-	    "for %d stayers: notices are not batched", FR_LEAVERS,
-	    sends1 - sends0, FR_STAYERS);
+	/* Each leaver saw the server's FIN: it has left the room, and its
+	 * notice was queued to the stayers. */
+	fr_wait_all_closed(leave, FR_LEAVERS, "leaver");
+	fr_assert_batched(&s, sends0, how == FR_QUIT ? "a mass /quit" :
+	    "mass line timeouts");
 	tu_close_all(stay, FR_STAYERS);
 	tu_close_all(leave, FR_LEAVERS);
 	free(stay);
@@ -362,10 +379,9 @@ START_TEST(test_mass_idle_timeout)
 	    "--idle-timeout", "2", NULL };
 	int *w1 = calloc(FR_LEAVERS, sizeof(int));
 	int *w2 = calloc(FR_STAYERS, sizeof(int));
-	long long sends0, sends1, timeouts;
 	struct tu_server s;
+	long long sends0;
 	int64_t t0;
-	int i;
 
 	fr_start(&s, args);
 	t0 = tu_now_ms();
@@ -375,18 +391,11 @@ START_TEST(test_mass_idle_timeout)
 	fr_connect_quiet(s.port, w2, FR_STAYERS, 0);
 	sends0 = tu_signal_stat(&s, "sends");
 	ck_assert_int_ge(sends0, 0);
-	for (i = 0; i < FR_LEAVERS; i++)
-		ck_assert_msg(tu_wait_closed(w1[i], 15000, NULL) == 0,
-		    "first wave %d: %s", i, tu_error());
-	for (i = 0; i < FR_STAYERS; i++)
-		ck_assert_msg(tu_wait_closed(w2[i], 15000, NULL) == 0,
-		    "second wave %d: %s", i, tu_error());
-	sends1 = tu_signal_stat(&s, "sends");
-	timeouts = tu_signal_stat(&s, "timeouts");
-	ck_assert_int_eq(timeouts, FR_LEAVERS + FR_STAYERS);
-	ck_assert_msg(sends1 - sends0 < FR_SENDS_PER_CLIENT *
-	    (FR_STAYERS + FR_LEAVERS), "two waves of idle timeouts cost %lld "
-	    "send() calls: notices are not batched", sends1 - sends0);
+	fr_wait_all_closed(w1, FR_LEAVERS, "first wave");
+	fr_wait_all_closed(w2, FR_STAYERS, "second wave");
+	ck_assert_int_eq(tu_signal_stat(&s, "timeouts"),
+	    FR_LEAVERS + FR_STAYERS);
+	fr_assert_batched(&s, sends0, "two waves of idle timeouts");
 	tu_close_all(w1, FR_LEAVERS);
 	tu_close_all(w2, FR_STAYERS);
 	free(w1);
