@@ -217,16 +217,21 @@ void	client_out_of_memory(struct client *c, const char *what);
  *  - at CLIENT_MEM_PAUSE of it nobody is read any more (input_paused):
  *    the sources of fan-out stop, and the receivers drain;
  *  - reading resumes below CLIENT_MEM_RESUME of it;
- *  - an append that would pass the bound itself, or a pause that a tick
- *    (a second) later still holds, disconnects the clients holding the
- *    most output, biggest first, until the total is under the resume
- *    mark (CLOSE_MEMORY, stats mem_closed).
+ *  - an append that would pass the bound itself, or a pause that still
+ *    holds CLIENT_MEM_GRACE_MS later (the receivers are not draining),
+ *    disconnects the clients holding the most pending output, biggest
+ *    first, until the total is under the resume mark (CLOSE_MEMORY,
+ *    stats mem_closed).
  * Fractions of max_memory, as numerator / 8.
  */
 #define CLIENT_MEM_PAUSE	6	/* 3/4 */
 #define CLIENT_MEM_RESUME	4	/* 1/2 */
+/* How long a pause may last before the biggest holders go: long enough
+ * for readers to drain a burst, short enough that the room (nobody is
+ * read meanwhile) barely notices. */
+#define CLIENT_MEM_GRACE_MS	250
 void	client_shed_output(struct client_ctx *ctx, size_t target);
-/* The tick's half of the rule above. */
+/* After every sweep: the grace half of the rule above. */
 void	client_memory_tick(struct client_ctx *ctx);
 /* Bytes of output c holds (allocated), what the shedding sorts by. */
 size_t	client_outbuf(const struct client *c);

@@ -165,9 +165,10 @@ client_shed_output(struct client_ctx *ctx, size_t target)
 void
 client_memory_tick(struct client_ctx *ctx)
 {
-	/* Stopping the senders did not bring it down within a second: the
+	/* Stopping the senders did not bring it down in time: the
 	 * receivers are not reading.  Those holding the most go. */
-	if (ctx->input_paused && ctx->now_ms - ctx->paused_since_ms >= 1000)
+	if (ctx->input_paused &&
+	    ctx->now_ms - ctx->paused_since_ms >= CLIENT_MEM_GRACE_MS)
 		client_shed_output(ctx, client_mem_mark(ctx, CLIENT_MEM_RESUME));
 }
 

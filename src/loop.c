@@ -297,6 +297,9 @@ loop_sweep(struct server *srv, int timeout_ms)
 	 * whether or not the kernel has more for them. */
 	client_run_backlog(&srv->ctx);
 	loop_settle(srv);
+	client_memory_tick(&srv->ctx);
+	if (srv->ctx.input_paused != srv->paused_seen)
+		loop_settle(srv);	/* shedding resumed the input */
 	return n;
 }
 
@@ -334,9 +337,7 @@ loop_trim(struct server *srv)
 static bool
 loop_timers_armed(const struct server *srv)
 {
-	/* A --max-memory pause is one: if nobody drains, the tick sheds. */
 	return srv->cfg.idle_timeout > 0 || srv->ctx.draining_count > 0 ||
-	    srv->ctx.input_paused ||
 	    (srv->cfg.line_timeout > 0 && srv->ctx.partial_count > 0);
 }
 
@@ -368,7 +369,6 @@ loop_run_timers(struct server *srv)
 void
 loop_tick(struct server *srv)
 {
-	client_memory_tick(&srv->ctx);
 	if (srv->cfg.idle_timeout > 0 || srv->ctx.partial_count > 0 ||
 	    srv->ctx.draining_count > 0) {
 		srv->timer_next = 0;
@@ -394,6 +394,14 @@ loop_next_timeout(struct server *srv)
 	/* A stats request held back by the rate limit. */
 	if (loop_stats_requested) {
 		int64_t at = srv->signal_stats_ms + LOOP_SIGNAL_STATS_MS;
+
+		if (next == -1 || at < next)
+			next = at;
+	}
+	/* A --max-memory pause ends, one way or the other, after its
+	 * grace (client_memory_tick). */
+	if (srv->ctx.input_paused) {
+		int64_t at = srv->ctx.paused_since_ms + CLIENT_MEM_GRACE_MS;
 
 		if (next == -1 || at < next)
 			next = at;
