@@ -65,6 +65,7 @@ struct server {
 	size_t	timer_next;		/* loop_run_timers: where it resumes */
 	bool	timers_pending;		/* ... and that it has to */
 	bool	paused_seen;		/* ctx.input_paused, as last synced */
+	uint64_t pauses_seen;		/* stats.mem_paused, as last synced */
 	/* Memory handed back after a burst of connections (loop.c). */
 	uint64_t churn_seen;		/* accepted + closed at the last tick */
 	uint64_t churn_trimmed;		/* accepted + closed at the last trim */

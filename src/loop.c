@@ -178,15 +178,19 @@ loop_reap(struct server *srv)
 }
 
 /* --max-memory paused or resumed input: every client's read interest
- * changes at once (rare: the pause and resume marks are far apart). */
+ * changes at once (rare: the pause and resume marks are far apart).  A
+ * pause that began and ended since the last look counts too: clients
+ * whose interest was settled meanwhile lost their read interest. */
 static void
 loop_sync_pause(struct server *srv)
 {
 	size_t i;
 
-	if (srv->ctx.input_paused == srv->paused_seen)
+	if (srv->ctx.input_paused == srv->paused_seen &&
+	    srv->stats.mem_paused == srv->pauses_seen)
 		return;
 	srv->paused_seen = srv->ctx.input_paused;
+	srv->pauses_seen = srv->stats.mem_paused;
 	for (i = 0; i < srv->nclients; i++)
 		client_sync_interest(srv->clients[i]);
 }
@@ -298,8 +302,9 @@ loop_sweep(struct server *srv, int timeout_ms)
 	client_run_backlog(&srv->ctx);
 	loop_settle(srv);
 	client_memory_tick(&srv->ctx);
-	if (srv->ctx.input_paused != srv->paused_seen)
-		loop_settle(srv);	/* shedding resumed the input */
+	if (srv->ctx.input_paused != srv->paused_seen ||
+	    srv->stats.mem_paused != srv->pauses_seen)
+		loop_settle(srv);	/* settles the interests */
 	return n;
 }
 

@@ -473,6 +473,16 @@ START_TEST(test_max_memory)
 		usleep(1000);
 	}
 	hwm = tu_proc_kb(s.pid, "VmHWM");
+	/* After the episode everyone left is read again. */
+	TU_OK(tu_set_nonblocking(readers[0], false));
+	TU_SEND(readers[0], "/who\n");
+	for (;;) {
+		ck_assert_msg(tu_read_line(readers[0], line, FR_MEM_LINE + 256,
+		    TU_WAIT) > 0, "no /who reply after the episode: %s",
+		    tu_error());
+		if (strncmp(line, "* users (", 9) == 0)
+			break;
+	}
 	for (i = 0; i < FR_MEM_READERS; i++)
 		ck_assert_msg(got[i] == FR_MEM_LINES, "reader %d got %ld of %d "
 		    "lines; log:\n%s", i, got[i], FR_MEM_LINES, tu_server_log(&s));
