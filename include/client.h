@@ -37,6 +37,11 @@ struct stats;
 #define CLIENT_TURN_BUDGET	(256 * 1024)
 #endif
 #define CLIENT_LINE_COST	64
+/* Bytes sent to one client per sweep.  Copying into socket buffers is the
+ * flush's real work: one 1 MB broadcast to 2,000 clients whose kernel
+ * buffers take most of it is 2 GB of copying, seconds in one sweep.  In
+ * slices of this size the others get their turn in between. */
+#define CLIENT_SEND_BUDGET	(64 * 1024)
 /* Bytes asked of one recv(): big enough to empty a loopback burst in a
  * few calls, small enough that the per-sweep budget is honoured.  Also the
  * size of the shared receive buffer. */

@@ -117,7 +117,7 @@ client_cmp_outbuf(const void *a, const void *b)
 	return x->serial < y->serial ? 1 : x->serial > y->serial ? -1 : 0;
 }
 
-static void client_send(struct client *c);
+static void client_send_some(struct client *c, size_t budget);
 
 void
 client_shed_output(struct client_ctx *ctx, size_t target)
@@ -137,7 +137,7 @@ client_shed_output(struct client_ctx *ctx, size_t target)
 		 * unsent): what a reader takes now is not held against it.
 		 * One whose socket was full already is not asked again. */
 		if (buf_len(&c->out) > 0 && !(c->interest & IO_WRITE))
-			client_send(c);
+			client_send_some(c, CLIENT_SEND_BUDGET);
 		if (c->state == CLIENT_CLOSING)
 			continue;
 		if (buf_len(&c->out) == 0) {
@@ -369,22 +369,26 @@ client_farewell(struct client *c, enum client_cause why)
 
 /* ---- output ------------------------------------------------------------- */
 
-/* send() pending output until it is gone or the socket is full.  Only
- * ever marks the client, so it is safe in the middle of a broadcast. */
+/* send() pending output until it is gone, the socket is full, or budget
+ * bytes went (the rest waits for the next sweep: see CLIENT_SEND_BUDGET).
+ * Only ever marks the client, so it is safe in the middle of a broadcast. */
 static void
-client_send(struct client *c)
+client_send_some(struct client *c, size_t budget)
 {
 	struct stats *stats = c->ctx->stats;
+	size_t want;
 	ssize_t n;
 
 	c->sent_round = c->ctx->round;
-	while (c->state != CLIENT_CLOSING && buf_len(&c->out) > 0) {
+	while (c->state != CLIENT_CLOSING && buf_len(&c->out) > 0 &&
+	    budget > 0) {
+		want = buf_len(&c->out) < budget ? buf_len(&c->out) : budget;
 		stats->sends++;
-		n = sysio.send(c->fd, buf_head(&c->out), buf_len(&c->out),
-		    MSG_NOSIGNAL);
+		n = sysio.send(c->fd, buf_head(&c->out), want, MSG_NOSIGNAL);
 		if (n > 0) {
 			buf_consume(&c->out, (size_t)n);
 			stats->bytes_out += (uint64_t)n;
+			budget -= (size_t)n;
 			continue;
 		}
 		if (n == -1 && client_would_block(errno)) {
@@ -454,7 +458,7 @@ client_queue(struct client *c, const void *p, size_t n)
 	 * to more than a MiB per reader before the end-of-sweep flush.  So
 	 * send what is pending before calling anyone slow. */
 	if (errno == ENOBUFS) {
-		client_send(c);
+		client_send_some(c, SIZE_MAX);
 		if (c->state == CLIENT_CLOSING)
 			return -1;
 		if (buf_append(&c->out, p, n) == 0)
@@ -482,7 +486,7 @@ queued:
 void
 client_on_writable(struct client *c)
 {
-	client_send(c);
+	client_send_some(c, CLIENT_SEND_BUDGET);
 	if (c->state == CLIENT_CLOSING)
 		return;
 	if (buf_len(&c->out) == 0) {
