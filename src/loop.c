@@ -32,6 +32,9 @@
 volatile sig_atomic_t loop_stop_requested;
 volatile sig_atomic_t loop_stats_requested;
 static int loop_wake_fd = -1;
+/* The signals the loop handles, held back during a non-blocking driver's
+ * sweep (loop_sweep). */
+static sigset_t loop_signals;
 
 /* ---- signals ------------------------------------------------------------ */
 
@@ -57,6 +60,10 @@ loop_install_signals(struct server *srv)
 	struct sigaction sa;
 
 	loop_wake_fd = srv->wake_wr;
+	sigemptyset(&loop_signals);
+	sigaddset(&loop_signals, SIGINT);
+	sigaddset(&loop_signals, SIGTERM);
+	sigaddset(&loop_signals, SIGUSR1);
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	/* No SA_RESTART: a blocking wait should return and look at the flags. */
@@ -295,12 +302,25 @@ loop_sweep(struct server *srv, int timeout_ms)
 		n = 0;
 	} else
 		srv->wait_failures = 0;
+	/*
+	 * A driver that never sleeps makes a system call per client per
+	 * sweep, and a signal handler runs on the way out of any of them
+	 * when a signal is pending: under a SIGUSR1 storm that is one
+	 * handler per system call, and the sweep crawls.  So its sweeps run
+	 * with the loop's signals held back, and whatever arrived meanwhile
+	 * is handled once, when they are let through.  (A driver that sleeps
+	 * needs its signals to cut the sleep short, and makes few calls.)
+	 */
+	if (!srv->io->blocks)
+		(void)sigprocmask(SIG_BLOCK, &loop_signals, NULL);
 	for (i = 0; i < n; i++)
 		loop_dispatch(srv, &srv->fired[i]);
 	/* Clients whose last turn ran out of budget take the next one now,
 	 * whether or not the kernel has more for them. */
 	client_run_backlog(&srv->ctx);
 	loop_settle(srv);
+	if (!srv->io->blocks)
+		(void)sigprocmask(SIG_UNBLOCK, &loop_signals, NULL);
 	client_memory_tick(&srv->ctx);
 	if (srv->ctx.input_paused != srv->paused_seen ||
 	    srv->stats.mem_paused != srv->pauses_seen)
