@@ -11,7 +11,7 @@ CC	?= cc
 CFLAGS	?= -O2 -g
 WARN	 = -std=c11 -Wall -Wextra -Wpedantic -Wformat=2
 ALL_CPPFLAGS = -Iinclude -Ibench -D_DEFAULT_SOURCE $(CPPFLAGS)
-ALL_CFLAGS   = $(WARN) $(CFLAGS)
+ALL_CFLAGS   = $(WARN) -pthread $(CFLAGS)
 ALL_LDFLAGS  = $(LDFLAGS)
 # liburing (2.3 or later) for the io_uring drivers; tests/ensure-deps.sh
 # installs liburing-dev.  Looked up once, with a fallback so an odd
@@ -20,6 +20,12 @@ URING_CFLAGS := $(shell pkg-config --cflags liburing 2>/dev/null)
 URING_LIBS   := $(shell pkg-config --libs liburing 2>/dev/null || echo -luring)
 ALL_CPPFLAGS += $(URING_CFLAGS)
 LDLIBS	+= $(URING_LIBS)
+# hiredis (the chat bus, src/bus.c): Debian's libhiredis-dev.  Looked up
+# when a recipe runs, after `deps` may have installed it.
+HIREDIS_CFLAGS = $(shell pkg-config --cflags hiredis 2>/dev/null || echo -I/usr/include/hiredis)
+HIREDIS_LIBS   = $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis)
+ALL_CPPFLAGS += $(HIREDIS_CFLAGS)
+LDLIBS	+= $(HIREDIS_LIBS)
 
 # SANITIZE=1 builds everything again under ASan+UBSan in its own tree, so
 # the two builds never mix objects.
@@ -172,12 +178,31 @@ valgrind: $(O)/pollserv
 $(O)/bench/floor: $(O)/bench/floor.o
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LDLIBS)
 
-# bench-deps installs gnuplot, ncat and socat as root, or says how; compare
-# skips what is missing.  BENCH_FLAGS passes options, e.g. --quick.
+# The library peers: tiny echo servers on libevent and libuv, built only
+# when pkg-config finds the library (bench-deps.sh installs both).
+$(O)/bench/peers/echo_%: bench/peers/echo_%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $$(pkg-config --cflags $*) $(ALL_CFLAGS) \
+	    $(ALL_LDFLAGS) -o $@ $< $$(pkg-config --libs $*)
+
+bench-peers:
+	@for lib in libevent libuv; do \
+		if pkg-config --exists $$lib; then \
+			$(MAKE) --no-print-directory $(O)/bench/peers/echo_$$lib || exit 1; \
+		else \
+			echo "bench: $$lib not found by pkg-config: no echo_$$lib peer row"; \
+		fi; \
+	done
+
+# bench-deps installs gnuplot, ncat, socat, libevent-dev and libuv1-dev as
+# root, or says how; compare skips what is missing.  BENCH_FLAGS passes
+# options, e.g. --quick.  Two steps, like check: the peers are built after
+# bench-deps may have installed their libraries.
 bench: all $(O)/bench/floor
 	@sh bench/bench-deps.sh
+	@$(MAKE) --no-print-directory bench-peers
 	POLLSERV=$(O)/pollserv LOADGEN=$(O)/bench/loadgen FLOOR=$(O)/bench/floor \
-	    sh bench/compare $(BENCH_FLAGS)
+	    PEERS=$(O)/bench/peers bench/compare $(BENCH_FLAGS)
 
 # --- install -------------------------------------------------------------
 install: pollserv
@@ -191,8 +216,8 @@ uninstall:
 clean:
 	rm -rf $(BUILD) pollserv bench/loadgen
 
-.PHONY: all check deps test-binaries bench install uninstall clean fuzz soak \
-	valgrind FORCE
+.PHONY: all check deps test-binaries bench bench-peers install uninstall clean \
+	fuzz soak valgrind FORCE
 
 -include $(SERVER_OBJ:.o=.d) $(LOADGEN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(O)/bench/loadgen.d \
 	   $(O)/bench/floor.d $(FORTIFY_OBJ:.o=.d)

@@ -35,16 +35,34 @@ lg_report_compute(const struct lg_config *cfg, const struct lg_result *res,
 	for (i = 0; i < 5; i++)
 		rep->lat_us[i] = (double)lg_hist_percentile(&res->latency,
 		    lg_pcts[i]) / 1e3;
+	rep->server_cpu_s_per_1k = rep->server_cpu_us_per_msg =
+	    rep->server_ctx_per_msg = -1.0;
 	if (res->server_cpu_ok) {
-		rep->server_user_pct = 100.0 * res->server_user / d;
-		rep->server_sys_pct = 100.0 * res->server_sys / d;
-		rep->server_cpu_pct = rep->server_user_pct +
-		    rep->server_sys_pct;
-		rep->server_cpu_s_per_1k = res->received > 0 ?
-		    (res->server_user + res->server_sys) * 1000.0 /
-		    (double)res->received : -1.0;
+		double cpu_s = (double)res->server.cpu_ns / 1e9;
+
+		rep->server_cpu_pct = 100.0 * cpu_s / d;
+		rep->server_user_pct = 100.0 * res->server.user / d;
+		rep->server_sys_pct = 100.0 * res->server.sys / d;
+		rep->server_wait_pct = 100.0 *
+		    ((double)res->server.wait_ns / 1e9) / d;
+		if (res->received > 0) {
+			rep->server_cpu_s_per_1k = cpu_s * 1000.0 /
+			    (double)res->received;
+			rep->server_cpu_us_per_msg = cpu_s * 1e6 /
+			    (double)res->received;
+			rep->server_ctx_per_msg = (double)(res->server.ctx_vol +
+			    res->server.ctx_invol) / (double)res->received;
+		}
 	}
 	rep->loadgen_cpu_pct = 100.0 * (res->self_user + res->self_sys) / d;
+	if (res->machine_ok) {
+		rep->machine_cpu_pct = 100.0 * res->machine_busy / d;
+		rep->others_cpu_pct = rep->machine_cpu_pct -
+		    rep->loadgen_cpu_pct - (res->server_cpu_ok ?
+		    rep->server_cpu_pct : 0.0);
+		if (rep->others_cpu_pct < 0)
+			rep->others_cpu_pct = 0;
+	}
 	rep->loadgen_limited = rep->loadgen_cpu_pct > LG_LIMITED_PCT;
 	rep->ok = res->connections_failed == 0 && res->closed_by_server == 0 &&
 	    !res->setup_failed && res->connections_ok == cfg->conns &&
@@ -59,15 +77,14 @@ lg_report_print(FILE *fp, const struct lg_config *cfg,
 	const struct lg_integrity *in = &res->integrity;
 	const char *unit = cfg->mode == LG_MODE_CHAT ? "deliveries" : "msgs";
 	char addr[NET_ADDR_LEN];
+	uint32_t i;
 
-	if (strchr(cfg->addr.host, ':') != NULL)
-		snprintf(addr, sizeof(addr), "[%s]:%d", cfg->addr.host,
-		    cfg->addr.port);
-	else
-		snprintf(addr, sizeof(addr), "%s:%d", cfg->addr.host,
-		    cfg->addr.port);
-	fprintf(fp, "loadgen: mode %s against %s, %u connections",
-	    lg_mode_name(cfg->mode), addr, cfg->conns);
+	fprintf(fp, "loadgen: mode %s against ", lg_mode_name(cfg->mode));
+	for (i = 0; i < cfg->naddrs; i++) {
+		lg_addr_name(&cfg->addrs[i], addr, sizeof(addr));
+		fprintf(fp, "%s%s", i > 0 ? ", " : "", addr);
+	}
+	fprintf(fp, ", %u connections", cfg->conns);
 	if (cfg->mode == LG_MODE_ECHO && cfg->rate == 0)
 		fprintf(fp, ", closed loop, pipeline %u", cfg->pipeline);
 	else if (cfg->mode != LG_MODE_IDLE)
@@ -107,17 +124,32 @@ lg_report_print(FILE *fp, const struct lg_config *cfg,
 			    (unsigned long long)res->warmup_lost);
 	}
 	if (res->server_cpu_ok) {
-		fprintf(fp, "  server cpu   %.1f%% of a core (user %.1f%%, "
-		    "sys %.1f%%), pid %ld", rep->server_cpu_pct,
-		    rep->server_user_pct, rep->server_sys_pct,
-		    (long)cfg->pid);
-		if (rep->server_cpu_s_per_1k >= 0)
-			fprintf(fp, ", %.6f cpu-s per 1k %s",
-			    rep->server_cpu_s_per_1k, unit);
+		fprintf(fp, "  server cpu   %.2f%% of a core (ticks: user %.1f%%, "
+		    "sys %.1f%%), pid", rep->server_cpu_pct,
+		    rep->server_user_pct, rep->server_sys_pct);
+		for (i = 0; i < cfg->npids; i++)
+			fprintf(fp, " %ld", (long)cfg->pids[i]);
+		fprintf(fp, " and descendants, waited for a CPU %.2f%%",
+		    rep->server_wait_pct);
+		if (rep->server_cpu_us_per_msg >= 0)
+			fprintf(fp, ", %.3f us per %s",
+			    rep->server_cpu_us_per_msg,
+			    cfg->mode == LG_MODE_CHAT ? "delivery" : "msg");
 		fprintf(fp, "\n");
-	} else if (cfg->pid > 0) {
+		fprintf(fp, "  server       %u processes, %u threads, "
+		    "%llu context switches (%llu voluntary)",
+		    res->server.procs, res->server.threads,
+		    (unsigned long long)(res->server.ctx_vol +
+		    res->server.ctx_invol),
+		    (unsigned long long)res->server.ctx_vol);
+		if (res->server_mem_ok)
+			fprintf(fp, ", RSS %llu KiB, PSS %llu KiB",
+			    (unsigned long long)res->server_rss_kb,
+			    (unsigned long long)res->server_pss_kb);
+		fprintf(fp, "\n");
+	} else if (cfg->npids > 0) {
 		fprintf(fp, "  server cpu   unavailable (pid %ld gone?)\n",
-		    (long)cfg->pid);
+		    (long)cfg->pids[0]);
 	} else {
 		fprintf(fp, "  server cpu   not measured (no --pid)\n");
 	}
@@ -125,6 +157,10 @@ lg_report_print(FILE *fp, const struct lg_config *cfg,
 	    rep->loadgen_cpu_pct, 100.0 * res->self_user /
 	    (res->duration > 0 ? res->duration : 1e-9),
 	    100.0 * res->self_sys / (res->duration > 0 ? res->duration : 1e-9));
+	if (res->machine_ok)
+		fprintf(fp, "  machine      %.1f%% of a core busy, %.1f%% of it "
+		    "neither the server nor the loadgen\n",
+		    rep->machine_cpu_pct, rep->others_cpu_pct);
 	if (rep->loadgen_limited)
 		fprintf(fp, "  warning: the loadgen used more than %.0f%% of a "
 		    "core; results may be limited by the load generator\n",
@@ -152,6 +188,16 @@ lg_json_u64(FILE *fp, const char *key, unsigned long long v)
 	fprintf(fp, ", \"%s\": %llu", key, v);
 }
 
+/* A count, or null when it was not measured. */
+static void
+lg_json_count(FILE *fp, const char *key, unsigned long long v, bool valid)
+{
+	if (valid)
+		lg_json_u64(fp, key, v);
+	else
+		fprintf(fp, ", \"%s\": null", key);
+}
+
 int
 lg_report_json(FILE *fp, const struct lg_config *cfg,
     const struct lg_result *res, const struct lg_report *rep)
@@ -160,6 +206,7 @@ lg_report_json(FILE *fp, const struct lg_config *cfg,
 	bool cpu = res->server_cpu_ok;
 
 	fprintf(fp, "{\"mode\": \"%s\"", lg_mode_name(cfg->mode));
+	lg_json_u64(fp, "addresses", cfg->naddrs);
 	lg_json_u64(fp, "connections", cfg->conns);
 	lg_json_u64(fp, "connections_ok", res->connections_ok);
 	lg_json_u64(fp, "connections_failed", res->connections_failed);
@@ -187,7 +234,26 @@ lg_report_json(FILE *fp, const struct lg_config *cfg,
 	lg_json_num(fp, "server_sys_pct", rep->server_sys_pct, cpu);
 	lg_json_num(fp, "server_cpu_s_per_1k", rep->server_cpu_s_per_1k,
 	    cpu && rep->server_cpu_s_per_1k >= 0);
+	lg_json_num(fp, "server_wait_pct", rep->server_wait_pct, cpu);
+	lg_json_num(fp, "server_cpu_us_per_msg", rep->server_cpu_us_per_msg,
+	    cpu && rep->server_cpu_us_per_msg >= 0);
+	lg_json_count(fp, "server_ctx_switches", res->server.ctx_vol +
+	    res->server.ctx_invol, cpu);
+	lg_json_count(fp, "server_ctx_voluntary", res->server.ctx_vol,
+	    cpu);
+	lg_json_num(fp, "server_ctx_per_msg", rep->server_ctx_per_msg,
+	    cpu && rep->server_ctx_per_msg >= 0);
+	lg_json_count(fp, "server_procs", res->server.procs, cpu);
+	lg_json_count(fp, "server_threads", res->server.threads, cpu);
+	lg_json_count(fp, "server_rss_kb", res->server_rss_kb,
+	    res->server_mem_ok);
+	lg_json_count(fp, "server_pss_kb", res->server_pss_kb,
+	    res->server_mem_ok);
 	lg_json_num(fp, "loadgen_cpu_pct", rep->loadgen_cpu_pct, true);
+	lg_json_num(fp, "machine_cpu_pct", rep->machine_cpu_pct,
+	    res->machine_ok);
+	lg_json_num(fp, "others_cpu_pct", rep->others_cpu_pct,
+	    res->machine_ok);
 	fprintf(fp, ", \"loadgen_limited\": %s",
 	    rep->loadgen_limited ? "true" : "false");
 	fprintf(fp, ", \"ok\": %s}\n", rep->ok ? "true" : "false");

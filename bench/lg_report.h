@@ -15,7 +15,12 @@ struct lg_report {
 	double	server_cpu_pct;		/* valid when server_cpu_ok */
 	double	server_user_pct;
 	double	server_sys_pct;
+	double	server_wait_pct;	/* runnable, waiting for a CPU */
 	double	server_cpu_s_per_1k;	/* -1 when nothing was received */
+	double	server_cpu_us_per_msg;	/* -1 when nothing was received */
+	double	server_ctx_per_msg;	/* -1 when nothing was received */
+	double	machine_cpu_pct;	/* every CPU, as % of one core */
+	double	others_cpu_pct;		/* machine - server - loadgen, >= 0 */
 	double	loadgen_cpu_pct;
 	bool	loadgen_limited;	/* > LG_LIMITED_PCT of a core */
 	bool	ok;			/* the exit status is 0 */

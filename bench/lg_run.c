@@ -128,11 +128,13 @@ struct lg_engine {
 	uint32_t	*dirty;
 	uint32_t	 ndirty;
 
-	struct lg_cpu	 srv0;
+	struct lg_tree	 srv0;
 	struct lg_cpu	 self0;
+	double		 machine0;
 	uint64_t	 prog_received;
 	uint64_t	 prog_time;
-	char		 addr_name[NET_ADDR_LEN];
+	uint32_t	 ready_pending;	/* idle --ready: not yet confirmed */
+	char		 addr_name[LG_MAX_ADDRS][NET_ADDR_LEN];
 	uint8_t		 rxbuf[LG_RX_BUF];
 };
 
@@ -181,6 +183,15 @@ lg_raise_nofile(uint32_t n, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+void
+lg_addr_name(const struct net_addr *a, char *out, size_t len)
+{
+	if (strchr(a->host, ':') != NULL)
+		snprintf(out, len, "[%s]:%d", a->host, a->port);
+	else
+		snprintf(out, len, "%s:%d", a->host, a->port);
 }
 
 bool
@@ -684,6 +695,11 @@ lg_readable(struct lg_engine *e, struct lg_conn *c)
 		n = recv(c->fd, e->rxbuf, sizeof(e->rxbuf), MSG_DONTWAIT);
 		if (n > 0) {
 			e->now = lg_now();
+			if (e->cfg->mode == LG_MODE_IDLE &&
+			    e->phase == PH_SETUP && !c->nick_ok) {
+				c->nick_ok = true;	/* served: ready */
+				e->ready_pending--;
+			}
 			if (e->cfg->mode == LG_MODE_ECHO)
 				lg_echo_input(e, c, e->rxbuf, (size_t)n);
 			else if (e->cfg->mode == LG_MODE_CHAT)
@@ -720,7 +736,8 @@ lg_connected(struct lg_engine *e, struct lg_conn *c)
 		c->fd = -1;
 		c->state = CS_FAILED;
 		e->res->connections_failed++;
-		lg_error(e, "cannot connect to %s: %s", e->addr_name, soerr);
+		lg_error(e, "cannot connect to %s: %s",
+		    e->addr_name[c->id % e->cfg->naddrs], soerr);
 		return;
 	}
 	c->state = CS_OPEN;
@@ -767,7 +784,8 @@ lg_open_one(struct lg_engine *e, struct lg_conn *c)
 {
 	char err[NET_ERR_LEN];
 
-	if ((c->fd = net_connect(&e->cfg->addr, true, err)) == -1) {
+	if ((c->fd = net_connect(&e->cfg->addrs[c->id % e->cfg->naddrs], true,
+	    err)) == -1) {
 		c->state = CS_FAILED;
 		e->settled++;
 		e->res->connections_failed++;
@@ -778,12 +796,47 @@ lg_open_one(struct lg_engine *e, struct lg_conn *c)
 	lg_watch(e, c, EPOLL_CTL_ADD, true);
 }
 
+/*
+ * Idle --ready: a connect() that returned only means the kernel finished
+ * the handshake; the server may not have accepted the connection yet (a
+ * busy sweep of 10,000 sockets, a fork per client).  So before the
+ * window, every connection must have been served once: its first bytes
+ * (a chat welcome) or the echo of one byte sent now.
+ */
+static void
+lg_ready_begin(struct lg_engine *e)
+{
+	uint32_t i;
+
+	e->phase = PH_SETUP;
+	e->t_setup_end = e->now + (uint64_t)(LG_READY_TIMEOUT * 1e9);
+	for (i = 0; i < e->n; i++) {
+		struct lg_conn *c = &e->conns[i];
+
+		if (c->state != CS_OPEN)
+			continue;
+		if (e->cfg->ready == LG_READY_PING &&
+		    send(c->fd, "\n", 1, MSG_NOSIGNAL | MSG_DONTWAIT) != 1) {
+			lg_close(e, c, true, errno);
+			continue;
+		}
+		e->ready_pending++;
+	}
+}
+
 static void
 lg_begin_run(struct lg_engine *e)
 {
 	const struct lg_config *cfg = e->cfg;
 	uint32_t i;
 
+	/* Idle mode holds its connections for the harness: say so on
+	 * stdout, once every one is up (and served, with --ready). */
+	if (cfg->mode == LG_MODE_IDLE) {
+		printf("loadgen: ready, holding %u connections\n",
+		    e->res->connections_ok - e->res->closed_by_server);
+		fflush(stdout);
+	}
 	e->phase = PH_RUN;
 	e->t0 = e->now;
 	e->t_measure = e->t0 + (uint64_t)(cfg->warmup * 1e9);
@@ -800,31 +853,73 @@ lg_begin_run(struct lg_engine *e)
 			}
 }
 
+/* Every --pid tree, summed; false if one of them is gone. */
+static bool
+lg_sample_servers(const struct lg_config *cfg, struct lg_tree *t)
+{
+	uint32_t i;
+
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i < cfg->npids; i++)
+		if (lg_tree_sample(cfg->pids[i], t) == -1)
+			return false;
+	return cfg->npids > 0;
+}
+
 static void
 lg_sample(struct lg_engine *e, bool end)
 {
-	struct lg_cpu srv, self;
+	const struct lg_config *cfg = e->cfg;
+	struct lg_result *res = e->res;
+	struct lg_tree srv;
+	struct lg_cpu self;
+	double busy;
+	uint32_t i;
 
 	if (!end) {
 		e->measuring = true;
-		e->res->server_cpu_ok = e->cfg->pid > 0 &&
-		    lg_cpu_read_pid(e->cfg->pid, &e->srv0) == 0;
+		res->machine_ok = lg_machine_busy(&e->machine0) == 0;
 		(void)lg_cpu_read_self(&e->self0);
+		res->server_cpu_ok = lg_sample_servers(cfg, &e->srv0);
 		return;
 	}
-	e->res->duration = (double)(e->now - e->t_measure) / 1e9;
-	if (e->res->server_cpu_ok) {
-		if (lg_cpu_read_pid(e->cfg->pid, &srv) == 0) {
-			e->res->server_user = srv.user - e->srv0.user;
-			e->res->server_sys = srv.sys - e->srv0.sys;
+	/* The reverse order, so the window of each figure covers the
+	 * others'. */
+	if (res->server_cpu_ok) {
+		if (lg_sample_servers(cfg, &srv)) {
+			res->server.cpu_ns = srv.cpu_ns > e->srv0.cpu_ns ?
+			    srv.cpu_ns - e->srv0.cpu_ns : 0;
+			res->server.wait_ns = srv.wait_ns > e->srv0.wait_ns ?
+			    srv.wait_ns - e->srv0.wait_ns : 0;
+			res->server.user = srv.user - e->srv0.user;
+			res->server.sys = srv.sys - e->srv0.sys;
+			res->server.ctx_vol = srv.ctx_vol > e->srv0.ctx_vol ?
+			    srv.ctx_vol - e->srv0.ctx_vol : 0;
+			res->server.ctx_invol = srv.ctx_invol >
+			    e->srv0.ctx_invol ? srv.ctx_invol -
+			    e->srv0.ctx_invol : 0;
+			res->server.procs = srv.procs;
+			res->server.threads = srv.threads;
 		} else {
-			e->res->server_cpu_ok = false;
+			res->server_cpu_ok = false;
 		}
 	}
 	if (lg_cpu_read_self(&self) == 0) {
-		e->res->self_user = self.user - e->self0.user;
-		e->res->self_sys = self.sys - e->self0.sys;
+		res->self_user = self.user - e->self0.user;
+		res->self_sys = self.sys - e->self0.sys;
 	}
+	if (res->machine_ok && lg_machine_busy(&busy) == 0)
+		res->machine_busy = busy - e->machine0;
+	else
+		res->machine_ok = false;
+	res->duration = (double)(e->now - e->t_measure) / 1e9;
+	/* Memory last: reading smaps_rollup of 10,000 processes takes a
+	 * while, and it is no part of the CPU window. */
+	res->server_mem_ok = res->server_cpu_ok;
+	for (i = 0; res->server_mem_ok && i < cfg->npids; i++)
+		if (lg_tree_memory(cfg->pids[i], &res->server_rss_kb,
+		    &res->server_pss_kb) == -1)
+			res->server_mem_ok = false;
 }
 
 static void
@@ -949,7 +1044,7 @@ lg_advance(struct lg_engine *e)
 				e->conns[i].state = CS_FAILED;
 				e->res->connections_failed++;
 				lg_error(e, "cannot connect to %s: %s",
-				    e->addr_name, ETIMEDOUT);
+				    e->addr_name[i % cfg->naddrs], ETIMEDOUT);
 			}
 		if (e->res->connections_ok == 0) {
 			e->phase = PH_DONE;
@@ -978,10 +1073,27 @@ lg_advance(struct lg_engine *e)
 			}
 			return e->now;
 		}
+		if (cfg->mode == LG_MODE_IDLE && cfg->ready != LG_READY_CONNECT) {
+			lg_ready_begin(e);
+			return e->now;
+		}
 		lg_begin_run(e);
 		return e->now;
 	case PH_SETUP:
 		if (e->stop || e->res->setup_failed) {
+			e->phase = PH_DONE;
+			return 0;
+		}
+		if (cfg->mode == LG_MODE_IDLE) {
+			if (e->ready_pending == 0) {
+				lg_begin_run(e);
+				return e->now;
+			}
+			if (e->now < e->t_setup_end)
+				return e->t_setup_end;
+			e->res->setup_failed = true;
+			lg_error(e, "--ready: %s connections were never served "
+			    "within 120 s%s", "some", 0);
 			e->phase = PH_DONE;
 			return 0;
 		}
@@ -1320,12 +1432,9 @@ lg_run(const struct lg_config *cfg, struct lg_result *res, char *err,
 	e->open_loop = cfg->mode != LG_MODE_IDLE && cfg->rate > 0;
 	e->pwait2 = getenv("LG_NO_PWAIT2") == NULL;
 	e->t_measure = UINT64_MAX;
-	if (strchr(cfg->addr.host, ':') != NULL)
-		snprintf(e->addr_name, sizeof(e->addr_name), "[%s]:%d",
-		    cfg->addr.host, cfg->addr.port);
-	else
-		snprintf(e->addr_name, sizeof(e->addr_name), "%s:%d",
-		    cfg->addr.host, cfg->addr.port);
+	for (i = 0; i < cfg->naddrs; i++)
+		lg_addr_name(&cfg->addrs[i], e->addr_name[i],
+		    sizeof(e->addr_name[i]));
 	if (lg_setup(e, err, errlen) == -1)
 		goto out;
 

@@ -18,8 +18,8 @@
 static const char lg_usage_text[] =
 "usage: loadgen [--mode echo|chat|idle] [--addr HOST:PORT] [-c N] [-d S]\n"
 "               [--warmup S] [--rate R] [--pipeline P] [--size N]\n"
-"               [--connect-rate R] [--drain S] [--pid PID] [--json FILE]\n"
-"               [--no-nick] [-q] [-h]\n";
+"               [--connect-rate R] [--drain S] [--pid PID]... [--json FILE]\n"
+"               [--ready connect|greeting|ping] [--no-nick] [-q] [-h]\n";
 
 /* One string per paragraph: ISO C only promises 4095-byte literals. */
 static const char *const lg_help_text[] = {
@@ -44,12 +44,19 @@ static const char *const lg_help_text[] = {
 "         order.  Latency is from send to each receipt; the rate reported\n"
 "         is deliveries/s (the fan-out).  '* ' notices are ignored.\n"
 "  idle   open N connections, send nothing for the duration, close.  For\n"
-"         measuring the server's idle CPU.\n",
+"         measuring the server's idle CPU, or as the idle crowd beside an\n"
+"         active loadgen.  Once every connection is up (and served, see\n"
+"         --ready) it prints 'loadgen: ready, holding N connections' on\n"
+"         stdout, then holds them for --duration or until SIGTERM.\n",
 "\n"
 "Options:\n"
 "  -m, --mode MODE        echo, chat or idle (default echo)\n"
 "  -a, --addr HOST:PORT   server address, loopback only: 127.0.0.0/8, ::1\n"
-"                         or localhost (default 127.0.0.1:4001)\n"
+"                         or localhost (default 127.0.0.1:4001).  Give it\n"
+"                         up to 16 times to spread the connections over\n"
+"                         several servers (connection i goes to address\n"
+"                         i mod N), e.g. chat nodes sharing one room: every\n"
+"                         delivery is still checked at every client\n"
 "  -c, --connections N    connections / chat clients (default 10; chat at\n"
 "                         most 1000); RLIMIT_NOFILE is raised to fit\n"
 "  -d, --duration S       measured window in seconds (default 10)\n"
@@ -66,7 +73,15 @@ static const char *const lg_help_text[] = {
 "                         (default 0 = all at once)\n"
 "      --drain S          after the window, wait at most S seconds for\n"
 "                         replies still in flight (default 2)\n"
-"      --pid PID          account the server's CPU from /proc/PID/stat\n"
+"      --pid PID          account this process and its threads and\n"
+"                         descendants as the server (CPU, context\n"
+"                         switches, memory); up to 8 times, summed (a\n"
+"                         server and its Redis)\n"
+"      --ready MODE       idle: before the window, check that the server\n"
+"                         has taken every connection in: connect (the\n"
+"                         handshake is enough, the default), greeting\n"
+"                         (wait for its first bytes, a chat welcome) or\n"
+"                         ping (send one byte, wait for its echo)\n"
 "      --json FILE        also write the figures as one JSON object\n"
 "      --no-nick          chat: skip /nick and identify senders by the id in\n"
 "                         each line (for servers without /nick, e.g.\n"
@@ -103,21 +118,37 @@ static const char *const lg_help_text[] = {
 "fail the run too.  duplicated, corrupted (any byte differs) and\n"
 "reordered are counted over the whole run: any one is a server bug.\n",
 "\n"
-"CPU: with --pid, the server's utime and stime at the start and end of\n"
-"the window, as % of one core (user, sys) and CPU-seconds per 1,000\n"
-"messages received (chat: per 1,000 deliveries).  The loadgen's own use\n"
-"comes from getrusage; above 90% of a core it warns that the results may\n"
-"be limited by the load generator.\n",
+"CPU: with --pid, sampled at the start and end of the window over the\n"
+"process, all its threads (/proc/PID/task/ *) and all its descendants\n"
+"(/proc/PID/task/TID/children, recursively: a process per client): the\n"
+"scheduler's run time in ns from each thread's schedstat, plus each\n"
+"process's cutime+cstime, which holds the children it has reaped (whole\n"
+"10 ms ticks).  A child that exits in the window moves from the first sum\n"
+"to the second; threads that exit in it are not counted.  The user/sys\n"
+"split is from /proc/PID/stat ticks.  Context switches (voluntary and\n"
+"not) are summed over the live threads; RSS (VmRSS) and PSS (smaps_rollup)\n"
+"over the processes at the window's end.  The loadgen's own use comes\n"
+"from getrusage; above 90% of a core it warns that the results may be\n"
+"limited by the load generator.  The machine's busy time (/proc/stat,\n"
+"steal included) less the server's and the loadgen's is what everything\n"
+"else used: others_cpu_pct, the bench's noise gauge; server_wait_pct is\n"
+"the time the server's threads were runnable but waited for a CPU\n"
+"(schedstat's second field): someone else had its CPU.\n",
 "\n"
 "Output: a summary on stdout; a progress line once a second on stderr when\n"
 "it is a terminal (not with -q).  --json writes one flat object with the\n"
-"stable keys mode, connections, connections_ok, connections_failed,\n"
+"stable keys mode, addresses, connections, connections_ok,\n"
+"connections_failed,\n"
 "closed_by_server, duration_s, warmup_s, rate, pipeline, size, sent,\n"
 "received, msgs_per_s, mb_per_s, lat_p50_us, lat_p90_us, lat_p99_us,\n"
 "lat_p999_us, lat_max_us, lost, duplicated, corrupted, reordered,\n"
-"server_cpu_pct, server_user_pct, server_sys_pct, server_cpu_s_per_1k\n"
-"(null without --pid), loadgen_cpu_pct, loadgen_limited and ok.  In chat\n"
-"mode sent counts lines and received counts deliveries.\n",
+"server_cpu_pct, server_user_pct, server_sys_pct, server_wait_pct,\n"
+"server_cpu_s_per_1k,\n"
+"server_cpu_us_per_msg, server_ctx_switches, server_ctx_voluntary,\n"
+"server_ctx_per_msg, server_procs, server_threads, server_rss_kb,\n"
+"server_pss_kb (null without --pid), loadgen_cpu_pct, machine_cpu_pct,\n"
+"others_cpu_pct, loadgen_limited and ok.  In chat mode sent counts lines\n"
+"and received counts deliveries.\n",
 "\n"
 "Exit status: 0 when every connection succeeded and stayed up and nothing\n"
 "was lost, duplicated, corrupted or reordered; 1 otherwise, or when no\n"
@@ -162,6 +193,7 @@ main(int argc, char **argv)
 		{ "pid",	  required_argument, NULL, 'P' },
 		{ "json",	  required_argument, NULL, 'j' },
 		{ "no-nick",	  no_argument,	     NULL, 'N' },
+		{ "ready",	  required_argument, NULL, 'R' },
 		{ "quiet",	  no_argument,	     NULL, 'q' },
 		{ "help",	  no_argument,	     NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -169,7 +201,8 @@ main(int argc, char **argv)
 	struct lg_config cfg;
 	struct lg_result *res;
 	struct lg_report rep;
-	const char *addr = "127.0.0.1:4001", *json = NULL;
+	const char *addrs[LG_MAX_ADDRS] = { "127.0.0.1:4001" }, *json = NULL;
+	uint32_t naddrs = 0, i;
 	char err[NET_ERR_LEN + 128];
 	unsigned long ul;
 	bool quiet = false, rate_set = false;
@@ -200,7 +233,10 @@ main(int argc, char **argv)
 				    "idle%s", optarg, "");
 			break;
 		case 'a':
-			addr = optarg;
+			if (naddrs == LG_MAX_ADDRS)
+				lg_bad("--addr given more than %s times%s",
+				    "16", "");
+			addrs[naddrs++] = optarg;
 			break;
 		case 'c':
 			if (parse_ulong(optarg, 1, LG_MAX_CONNS, &ul) == -1)
@@ -251,7 +287,21 @@ main(int argc, char **argv)
 			if (parse_ulong(optarg, 1, 4194304, &ul) == -1)
 				lg_bad("bad --pid '%s': want a process id%s",
 				    optarg, "");
-			cfg.pid = (pid_t)ul;
+			if (cfg.npids == LG_MAX_PIDS)
+				lg_bad("--pid given more than %s times%s", "8",
+				    "");
+			cfg.pids[cfg.npids++] = (pid_t)ul;
+			break;
+		case 'R':
+			if (strcmp(optarg, "connect") == 0)
+				cfg.ready = LG_READY_CONNECT;
+			else if (strcmp(optarg, "greeting") == 0)
+				cfg.ready = LG_READY_GREETING;
+			else if (strcmp(optarg, "ping") == 0)
+				cfg.ready = LG_READY_PING;
+			else
+				lg_bad("bad --ready '%s': want connect, "
+				    "greeting or ping%s", optarg, "");
 			break;
 		case 'j':
 			json = optarg;
@@ -277,15 +327,22 @@ main(int argc, char **argv)
 	if (optind < argc)
 		lg_bad("unexpected argument '%s'%s", argv[optind], "");
 
-	if (net_parse_addr(addr, "127.0.0.1", &cfg.addr, err) == -1)
-		lg_bad("bad --addr: %s%s", err, "");
-	if (!lg_is_loopback(cfg.addr.host))
-		lg_bad("--addr %s is not a loopback address (127.0.0.0/8 or "
-		    "::1)%s", cfg.addr.host, "");
-	if (strcmp(cfg.addr.host, "localhost") == 0)
-		strcpy(cfg.addr.host, "127.0.0.1");
-	if (cfg.addr.port == 0)
-		lg_bad("bad --addr '%s': port 0%s", addr, "");
+	if (naddrs == 0)
+		naddrs = 1;
+	for (i = 0; i < naddrs; i++) {
+		struct net_addr *a = &cfg.addrs[i];
+
+		if (net_parse_addr(addrs[i], "127.0.0.1", a, err) == -1)
+			lg_bad("bad --addr: %s%s", err, "");
+		if (!lg_is_loopback(a->host))
+			lg_bad("--addr %s is not a loopback address "
+			    "(127.0.0.0/8 or ::1)%s", a->host, "");
+		if (strcmp(a->host, "localhost") == 0)
+			strcpy(a->host, "127.0.0.1");
+		if (a->port == 0)
+			lg_bad("bad --addr '%s': port 0%s", addrs[i], "");
+	}
+	cfg.naddrs = naddrs;
 	if (cfg.mode == LG_MODE_CHAT) {
 		if (!rate_set)
 			cfg.rate = 10.0;

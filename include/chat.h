@@ -27,12 +27,18 @@
 #define CHAT_SERVER_FULL	"! server full\n"
 #define CHAT_IDLE_TIMEOUT	"! idle timeout\n"
 #define CHAT_LINE_TIMEOUT	"! line timeout\n"
+/* A room shared over a bus (--bus): the link to the other nodes. */
+#define CHAT_BUS_LOST		"* bus lost\n"
+#define CHAT_BUS_RESTORED	"* bus restored\n"
 /* printf formats of the lines that carry a value. */
 #define CHAT_FMT_WELCOME	"* welcome, you are %s\n"
 #define CHAT_FMT_JOINED		"* %s joined\n"
 #define CHAT_FMT_LEFT		"* %s left\n"
 #define CHAT_FMT_RENAMED	"* %s is now %.*s\n"	/* old, len, new */
 #define CHAT_FMT_TOO_LONG	"! line too long (max %zu bytes)\n"
+/* To a client whose nick another node took while the bus was down. */
+#define CHAT_FMT_NICK_LOST	"* %s was taken while the bus was down; " \
+				"you are now %s\n"
 #define CHAT_FMT_USERS		"* users (%zu):"	/* then " nick"s, LF */
 #define CHAT_WHO_MORE		" ..."			/* past CHAT_WHO_MAX */
 

@@ -163,9 +163,14 @@ struct client {
 	bool	queued_backlog;		/* in ctx->backlog */
 	uint64_t turn_round;		/* ctx->round of its last turn */
 	uint64_t sent_round;		/* ctx->round of its last flush */
+	bool	held;			/* its protocol awaits an answer for it
+					   (a nick claim on the bus): no more
+					   input is read or handled until
+					   client_resume() */
 	struct client_ctx *ctx;
 	const struct proto *proto;
 	void   *proto_self;		/* the protocol instance: its room */
+	void   *proto_data;		/* the protocol's own per-client state */
 	char	nick[CHAT_NICK_MAX + 1];
 	struct framer framer;
 	struct buf in;			/* framed protocols: an unfinished line */
@@ -201,6 +206,13 @@ bool	client_tick(struct client *c);
 /* The loop's pass over ctx->backlog: each client there takes its turn,
  * unless it had one in this round already. */
 void	client_run_backlog(struct client_ctx *ctx);
+
+/* Stop handling c's input until client_resume (c->held): what was read
+ * already waits in its input buffer. */
+void	client_hold(struct client *c);
+/* The answer came: the input that waited is handled in its next turn
+ * (the backlog), then it is read again. */
+void	client_resume(struct client *c);
 
 /* Queue bytes for the client; on overflow the client is marked closing
  * (slow reader) and -1 is returned.  Never truncates. */

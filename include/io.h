@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct config;
 struct stats;
 
 /* Interest and readiness bits. */
@@ -52,12 +53,25 @@ struct io_driver {
 	 * (io_uring may be switched off, or forbidden by seccomp), or -1
 	 * with one line, no newline, in why: main prints it and exits 1. */
 	int	(*probe)(char *why, size_t len);
+	/*
+	 * A model that runs the whole server itself (a process or a thread
+	 * per client, blocking sockets) does not fit the four calls above:
+	 * it sets serve and leaves them NULL.  serve listens, prints the
+	 * listening line, runs until SIGTERM/SIGINT and returns the exit
+	 * code.  NULL for readiness drivers.
+	 */
+	int	(*serve)(const struct config *cfg);
 };
 
 extern const struct io_driver io_busy, io_select, io_poll, io_epoll,
-    io_backoff, io_sigio, io_uring_poll;
+    io_backoff, io_sigio, io_uring_poll, io_fork, io_thread;
 /* NULL-terminated, in the order --help lists them. */
 extern const struct io_driver *const io_drivers[];
 const struct io_driver *io_find(const char *name);
+/* Whether the driver serves chat mode: readiness drivers run the shared
+ * client state machine and serve both modes; models with serve() echo
+ * only.  io_modes() says which, for messages and --help. */
+bool	io_serves_chat(const struct io_driver *d);
+const char *io_modes(const struct io_driver *d);
 
 #endif

@@ -31,6 +31,10 @@ void	log_limited(struct log_limit *lim, enum log_level level,
 	    long long now_ms, const char *fmt, ...)
 	    __attribute__((format(printf, 4, 5)));
 
+/* The one stdout line, flushed: tests and the bench read the port from it:
+ * `pollserv: listening on ADDR (mode MODE, io DRIVER)`. */
+void	log_listening(const char *addr, const char *mode, const char *io);
+
 /* Always printed, whatever the level: stats lines. */
 void	log_always(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));

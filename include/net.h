@@ -26,6 +26,11 @@ int	net_parse_addr(const char *spec, const char *default_host,
 	    struct net_addr *out, char *err);
 /* Nonblocking listening socket with SO_REUSEADDR. */
 int	net_listen(const struct net_addr *addr, int backlog, char *err);
+/* The same with SO_REUSEPORT: one of several listeners on the port. */
+int	net_listen_shared(const struct net_addr *addr, int backlog, char *err);
+/* Bind with SO_REUSEPORT but do not listen: the port is held for
+ * net_listen_shared callers (port 0 picks one: see net_local_port). */
+int	net_reserve_port(const struct net_addr *addr, char *err);
 /* Connected TCP socket; nonblocking (connect may be in progress) if asked. */
 int	net_connect(const struct net_addr *addr, bool nonblocking, char *err);
 /* "127.0.0.1:4001" or "[::1]:4001" for the socket's local address. */

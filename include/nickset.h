@@ -53,4 +53,9 @@ int	nickset_add(struct nickset *ns, const char *nick, size_t len,
 int	nickset_remove(struct nickset *ns, const char *nick, size_t len,
 	    const void *owner);
 
+/* The live entry at or after *pos, advancing *pos past it; NULL at the end.
+ * Walk with pos = 0; removing entries meanwhile is safe, adding is not. */
+const struct nickset_entry *nickset_next(const struct nickset *ns,
+	    size_t *pos);
+
 #endif

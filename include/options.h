@@ -2,6 +2,7 @@
 #ifndef POLLSERV_OPTIONS_H
 #define POLLSERV_OPTIONS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -10,6 +11,8 @@
 struct io_driver;
 
 enum server_mode { MODE_CHAT, MODE_ECHO };
+
+#define OPTIONS_ROOM_MAX	64	/* the bus room's name, in bytes */
 
 struct config {
 	struct net_addr listen;
@@ -24,6 +27,14 @@ struct config {
 	unsigned idle_timeout;		/* seconds, 0 = off */
 	unsigned line_timeout;		/* seconds, 0 = off */
 	int	verbosity;		/* enum log_level */
+	unsigned workers;		/* --workers: processes on one port */
+	int	worker_id;		/* 0: the only process; else 1..N */
+	/* --bus redis://HOST:PORT[/ROOM]: the chat room is shared there. */
+	bool	bus;
+	struct net_addr bus_addr;
+	char	bus_room[OPTIONS_ROOM_MAX + 1];
+	unsigned bus_ttl_ms;		/* --bus-ttl, in ms */
+	size_t	bus_max_outbuf;		/* --bus-max-outbuf */
 };
 
 /* --max-memory's default, unless --max-outbuf is bigger (then that). */
@@ -40,6 +51,9 @@ void	options_defaults(struct config *cfg);
 enum options_result options_parse(int argc, char **argv, struct config *cfg,
 	    char *err, size_t errlen);
 void	options_usage(FILE *out);
+/* "redis://HOST:PORT[/ROOM]" into cfg's bus fields; -1 with err set. */
+int	options_parse_bus(const char *url, struct config *cfg, char *err,
+	    size_t errlen);
 
 #define POLLSERV_VERSION "0.1.0"
 

@@ -12,6 +12,7 @@
 #include "options.h"
 #include "proto.h"
 #include "room.h"
+#include "room_bus.h"
 #include "stats.h"
 
 /* fds kept back from --max-clients for the listener, the wake pipe, the
@@ -49,6 +50,7 @@ struct server {
 	const struct proto *proto;	/* given to every adopted client */
 	void   *proto_self;		/* &room in chat mode, NULL for echo */
 	struct room room;		/* chat: the one room */
+	struct room_bus *bus_room;	/* --bus: the room's link, or NULL */
 
 	struct stats stats;
 	uint64_t next_serial;

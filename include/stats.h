@@ -30,8 +30,14 @@ struct stats {
 	uint64_t sigio_overflows; /* sigio: realtime queue overflowed (SIGIO) */
 };
 
+struct rusage;
+
 /* One logfmt line, no newline. cpu_user/cpu_sys come from getrusage. */
 void	stats_format(const struct stats *s, size_t clients, char *out,
 	    size_t len);
+/* The same with the CPU times given (fork: the parent's plus its reaped
+ * children's). */
+void	stats_format_usage(const struct stats *s, size_t clients,
+	    const struct rusage *ru, char *out, size_t len);
 
 #endif

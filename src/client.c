@@ -193,7 +193,8 @@ client_new(struct client_ctx *ctx, int fd, uint64_t serial,
 	    (unsigned long long)serial);
 	frame_init(&c->framer, ctx->max_line);
 	/* An unfinished line, plus one recv() worth of lines a turn had no
-	 * budget for (allocated only when used). */
+	 * budget for, or that waited while the client was held (allocated
+	 * only when used). */
 	buf_init(&c->in, frame_buffer_size(ctx->max_line) + CLIENT_RECV_CHUNK);
 	buf_init(&c->out, ctx->max_outbuf);
 	return c;
@@ -250,7 +251,7 @@ client_interest(const struct client *c)
 
 	/* Backpressure: a client whose output is at the cap is not read
 	 * until it drains, so its memory stays bounded. */
-	if (c->state == CLIENT_OPEN && !c->ctx->input_paused &&
+	if (c->state == CLIENT_OPEN && !c->held && !c->ctx->input_paused &&
 	    !(c->proto->backpressure && buf_len(&c->out) >= c->out.cap))
 		want |= IO_READ;
 	if (c->state == CLIENT_LINGERING)
@@ -506,7 +507,7 @@ client_on_writable(struct client *c)
 
 /* Track when the current unfinished line began, for --line-timeout.  A
  * trickle of bytes does not move the start: that is the slowloris defence.
- * line_done: a line ended (an overlong one too), so whatever is held now
+ * line_done: a line ended (an overlong one too), so whatever is buffered now
  * began after it. */
 static void
 client_track_partial(struct client *c, bool line_done)
@@ -548,7 +549,7 @@ client_frame(struct client *c, const char *data, size_t len, bool *line_done)
 	enum frame_status st;
 	size_t used = 0;
 
-	while (c->state == CLIENT_OPEN) {
+	while (c->state == CLIENT_OPEN && !c->held) {
 		if (used < len && client_turn_spent(c)) {
 			c->backlogged = true;
 			break;
@@ -581,7 +582,7 @@ client_backlog_push(struct client *c)
 
 /* Frame what c->in holds, as far as the turn allows. */
 static void
-client_frame_held(struct client *c, bool *line_done)
+client_frame_buffered(struct client *c, bool *line_done)
 {
 	size_t used;
 
@@ -631,10 +632,10 @@ client_feed_lines(struct client *c, const char *p, size_t n)
 		    buf_append(&c->in, p, n) == -1)
 			goto oom;
 	} else {
-		/* An unfinished line is held: finish it in place. */
+		/* An unfinished line is buffered: finish it in place. */
 		if (buf_append(&c->in, p, n) == -1)
 			goto oom;
-		client_frame_held(c, &line_done);
+		client_frame_buffered(c, &line_done);
 	}
 	client_after_frame(c, line_done);
 	return;
@@ -710,7 +711,7 @@ client_read(struct client *c)
 	ssize_t n;
 
 	while (budget > 0 && c->state == CLIENT_OPEN && !c->backlogged &&
-	    !c->ctx->input_paused) {
+	    !c->held && !c->ctx->input_paused) {
 		/* Every recv lands in the shared receive buffer, so a client
 		 * that is polled but says nothing costs no buffer at all.  With
 		 * backpressure no more is read than the output buffer can
@@ -762,8 +763,8 @@ client_on_readable(struct client *c)
 	}
 	/* One turn per round: the backlog pass and a readiness event in the
 	 * same sweep must not make it two. */
-	if (c->state != CLIENT_OPEN || c->turn_round == ctx->round ||
-	    ctx->input_paused)
+	if (c->state != CLIENT_OPEN || c->held ||
+	    c->turn_round == ctx->round || ctx->input_paused)
 		return;
 	c->turn_round = ctx->round;
 	ctx->turn_queued = ctx->queued;
@@ -772,7 +773,7 @@ client_on_readable(struct client *c)
 	 * they are done, so what the sender has not been served yet stays
 	 * in the kernel, and TCP makes it wait. */
 	if (c->backlogged) {
-		client_frame_held(c, &line_done);
+		client_frame_buffered(c, &line_done);
 		client_after_frame(c, line_done);
 		if (c->state == CLIENT_OPEN && !c->backlogged && c->peer_eof)
 			client_on_eof(c);
@@ -783,6 +784,31 @@ client_on_readable(struct client *c)
 	 * here and off again there would cost epoll two epoll_ctl calls per
 	 * echoed message. */
 	if (!c->queued_flush && c->state != CLIENT_CLOSING)
+		client_sync_interest(c);
+}
+
+void
+client_hold(struct client *c)
+{
+	c->held = true;
+	client_sync_interest(c);
+}
+
+void
+client_resume(struct client *c)
+{
+	if (!c->held)
+		return;
+	c->held = false;
+	if (c->state != CLIENT_OPEN)
+		return;
+	/* What waited is framed in its next turn, under the budget like
+	 * any other backlog (this may run inside someone else's turn). */
+	if (buf_len(&c->in) > 0) {
+		c->backlogged = true;
+		client_backlog_push(c);
+	}
+	if (!c->queued_flush)
 		client_sync_interest(c);
 }
 
@@ -849,7 +875,7 @@ client_tick(struct client *c)
 	}
 	/* Input the server has not got round to (a backlog, or nobody is
 	 * read because of --max-memory) is not the client's silence. */
-	if (c->backlogged || ctx->input_paused)
+	if (c->backlogged || c->held || ctx->input_paused)
 		return false;
 	if (ctx->line_ms > 0 && c->partial_since_ms != 0 &&
 	    now - c->partial_since_ms >= ctx->line_ms)

@@ -1,4 +1,4 @@
-/* io_table.c - every readiness driver, compiled in, chosen by name. */
+/* io_table.c - every I/O driver, compiled in, chosen by name. */
 #include <stddef.h>
 #include <string.h>
 
@@ -13,6 +13,8 @@ const struct io_driver *const io_drivers[] = {
 	&io_backoff,
 	&io_sigio,
 	&io_uring_poll,
+	&io_fork,
+	&io_thread,
 	NULL
 };
 
@@ -27,4 +29,18 @@ io_find(const char *name)
 		if (strcmp(io_drivers[i]->name, name) == 0)
 			return io_drivers[i];
 	return NULL;
+}
+
+bool
+io_serves_chat(const struct io_driver *d)
+{
+	/* The chat room lives in the readiness server; a blocking model would
+	 * need a second copy of it. */
+	return d->serve == NULL;
+}
+
+const char *
+io_modes(const struct io_driver *d)
+{
+	return io_serves_chat(d) ? "chat and echo" : "echo";
 }

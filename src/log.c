@@ -57,6 +57,13 @@ log_debug(const char *fmt, ...)
 }
 
 void
+log_listening(const char *addr, const char *mode, const char *io)
+{
+	printf("pollserv: listening on %s (mode %s, io %s)\n", addr, mode, io);
+	fflush(stdout);
+}
+
+void
 log_always(const char *fmt, ...)
 {
 	LOG_BODY(LOG_QUIET, "");

@@ -18,6 +18,7 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@
 #include "log.h"
 #include "loop.h"
 #include "proto.h"
+#include "room_bus.h"
 #include "server.h"
 #include "stats.h"
 
@@ -202,6 +204,16 @@ loop_sync_pause(struct server *srv)
 		client_sync_interest(srv->clients[i]);
 }
 
+/* What the sweep published goes to Redis now, not a sweep later, and
+ * before the local clients' output: no node's client sees a line (or a
+ * welcome) before the other nodes could. */
+static void
+loop_flush_bus(struct server *srv)
+{
+	if (srv->bus_room != NULL)
+		room_bus_flush(srv->bus_room);
+}
+
 void
 loop_settle(struct server *srv)
 {
@@ -210,9 +222,11 @@ loop_settle(struct server *srv)
 	/* Flushing can close clients and reaping can queue output (left
 	 * notices), so go until both lists are empty. */
 	while (srv->ctx.flush.len > 0 || srv->ctx.reap.len > 0) {
+		loop_flush_bus(srv);
 		loop_flush(srv);
 		loop_reap(srv);
 	}
+	loop_flush_bus(srv);
 	loop_sync_pause(srv);
 }
 
@@ -273,6 +287,9 @@ loop_dispatch(struct server *srv, const struct io_event *ev)
 		loop_drain_wake_pipe(srv);
 		return;
 	}
+	if (srv->bus_room != NULL &&
+	    room_bus_dispatch(srv->bus_room, ev->fd, ev->mask))
+		return;
 	if (ev->fd < 0 || (size_t)ev->fd >= srv->by_fd_len ||
 	    (c = srv->by_fd[ev->fd]) == NULL || c->state == CLIENT_CLOSING)
 		return;
@@ -400,6 +417,10 @@ loop_tick(struct server *srv)
 		loop_run_timers(srv);
 	} else
 		loop_settle(srv);
+	if (srv->bus_room != NULL) {	/* heartbeat, silent nodes, retries */
+		room_bus_tick(srv->bus_room);
+		loop_settle(srv);
+	}
 	loop_trim(srv);
 }
 
@@ -438,6 +459,7 @@ loop_next_timeout(struct server *srv)
 	/* A blocking driver wakes for the tick while timeouts are armed or
 	 * a trim is still due (loop_trim). */
 	if (((srv->nclients > 0 && loop_timers_armed(srv)) ||
+	    srv->bus_room != NULL ||
 	    srv->churn_trimmed != srv->stats.accepted + srv->stats.closed) &&
 	    (next == -1 || srv->next_tick_ms < next))
 		next = srv->next_tick_ms;
@@ -454,9 +476,16 @@ loop_print_stats(struct server *srv, const char *event)
 {
 	char line[768];
 
+	char bus[160] = "", worker[24] = "";
+
 	stats_format(&srv->stats, srv->nclients, line, sizeof(line));
-	log_always("stats event=%s %s uptime=%.3f", event, line,
-	    (double)(server_now_ms() - srv->start_ms) / 1000.0);
+	if (srv->bus_room != NULL)
+		room_bus_format_stats(srv->bus_room, bus, sizeof(bus));
+	if (srv->cfg.worker_id > 0)
+		snprintf(worker, sizeof(worker), " worker=%d",
+		    srv->cfg.worker_id);
+	log_always("stats event=%s %s%s%s uptime=%.3f", event, line, bus,
+	    worker, (double)(server_now_ms() - srv->start_ms) / 1000.0);
 }
 
 /* The periodic stats line; a late one does not bunch up the next. */

@@ -150,6 +150,32 @@ net_setup_listen(int fd, const struct addrinfo *ai, int backlog)
 	return net_set_nonblocking(fd, NULL);
 }
 
+/* Several processes listen on one port (--workers): the kernel spreads
+ * the connections over their listeners. */
+static int
+net_setup_listen_shared(int fd, const struct addrinfo *ai, int backlog)
+{
+	int on = 1;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1)
+		return -1;
+	return net_setup_listen(fd, ai, backlog);
+}
+
+/* Bound, not listening: holds the port (port 0 picks it) for the workers'
+ * shared listeners, and takes no connections itself. */
+static int
+net_setup_reserve(int fd, const struct addrinfo *ai, int unused)
+{
+	int on = 1;
+
+	(void)unused;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1)
+		return -1;
+	return bind(fd, ai->ai_addr, ai->ai_addrlen);
+}
+
 static int
 net_setup_connect(int fd, const struct addrinfo *ai, int nonblocking)
 {
@@ -199,6 +225,19 @@ net_listen(const struct net_addr *addr, int backlog, char *err)
 {
 	return net_open(addr, 1, net_setup_listen, backlog,
 	    "listen on", err);
+}
+
+int
+net_listen_shared(const struct net_addr *addr, int backlog, char *err)
+{
+	return net_open(addr, 1, net_setup_listen_shared, backlog,
+	    "listen on", err);
+}
+
+int
+net_reserve_port(const struct net_addr *addr, char *err)
+{
+	return net_open(addr, 1, net_setup_reserve, 0, "listen on", err);
 }
 
 int

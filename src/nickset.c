@@ -164,3 +164,15 @@ nickset_remove(struct nickset *ns, const char *nick, size_t len,
 	ns->deleted++;
 	return 0;
 }
+
+const struct nickset_entry *
+nickset_next(const struct nickset *ns, size_t *pos)
+{
+	while (*pos < ns->cap) {
+		const struct nickset_entry *e = &ns->slots[(*pos)++];
+
+		if (e->state == NICKSET_LIVE)
+			return e;
+	}
+	return NULL;
+}

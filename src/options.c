@@ -19,7 +19,11 @@ enum {
 	OPT_STATS_INTERVAL,
 	OPT_BACKOFF_MAX_US,
 	OPT_IDLE_TIMEOUT,
-	OPT_LINE_TIMEOUT
+	OPT_LINE_TIMEOUT,
+	OPT_WORKERS,
+	OPT_BUS,
+	OPT_BUS_TTL,
+	OPT_BUS_MAX_OUTBUF
 };
 
 static const struct option options_long[] = {
@@ -34,6 +38,10 @@ static const struct option options_long[] = {
 	{ "backoff-max-us",	required_argument, NULL, OPT_BACKOFF_MAX_US },
 	{ "idle-timeout",	required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "line-timeout",	required_argument, NULL, OPT_LINE_TIMEOUT },
+	{ "workers",		required_argument, NULL, OPT_WORKERS },
+	{ "bus",		required_argument, NULL, OPT_BUS },
+	{ "bus-ttl",		required_argument, NULL, OPT_BUS_TTL },
+	{ "bus-max-outbuf",	required_argument, NULL, OPT_BUS_MAX_OUTBUF },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "quiet",		no_argument,	   NULL, 'q' },
 	{ "help",		no_argument,	   NULL, 'h' },
@@ -58,6 +66,10 @@ options_defaults(struct config *cfg)
 	cfg->idle_timeout = 0;
 	cfg->line_timeout = 30;
 	cfg->verbosity = LOG_INFO;
+	cfg->workers = 1;
+	strcpy(cfg->bus_room, "pollserv");
+	cfg->bus_ttl_ms = 15000;
+	cfg->bus_max_outbuf = 8 * 1024 * 1024;
 }
 
 void
@@ -70,13 +82,15 @@ options_usage(FILE *out)
 	    "                [--max-line bytes] [--max-outbuf bytes]\n"
 	    "                [--max-memory bytes]\n"
 	    "                [--stats-interval s] [--backoff-max-us us]\n"
-	    "                [--idle-timeout s] [--line-timeout s] [-v | -q]\n"
+	    "                [--idle-timeout s] [--line-timeout s] [--workers n]\n"
+	    "                [--bus redis://host:port[/room]] [--bus-ttl ms]\n"
+	    "                [--bus-max-outbuf bytes] [-v | -q]\n"
 	    "       pollserv -h | -V\n"
 	    "\n"
 	    "  -l, --listen ADDR       HOST:PORT, [V6]:PORT or PORT; port 0 picks one\n"
 	    "                          (default 127.0.0.1:4001)\n"
 	    "  -m, --mode MODE         chat (relay lines) or echo (default chat)\n"
-	    "  -i, --io DRIVER         readiness driver (default busy):\n");
+	    "  -i, --io DRIVER         I/O driver or model (default busy):\n");
 	for (d = io_drivers; *d != NULL; d++)
 		fprintf(out, "      %-10s %s\n", (*d)->name, (*d)->summary);
 	fprintf(out,
@@ -91,12 +105,71 @@ options_usage(FILE *out)
 	    "                          (default 0)\n"
 	    "      --line-timeout S    close clients whose partial line is older than\n"
 	    "                          S seconds, 0 = off (default 30)\n"
+	    "      --workers N         N processes share the port (SO_REUSEPORT),\n"
+	    "                          restarted if they die (default 1); chat\n"
+	    "                          needs --bus for N > 1\n"
+	    "      --bus URL           share the chat room through Redis:\n"
+	    "                          redis://HOST:PORT[/ROOM] (room pollserv)\n"
+	    "      --bus-ttl MS        nick keys' TTL, refreshed by the heartbeat;\n"
+	    "                          a node silent this long is gone (default 15000)\n"
+	    "      --bus-max-outbuf N  output queued for Redis at most; past it\n"
+	    "                          nothing is relayed to the bus (default 8M)\n"
 	    "  -v, --verbose           log every connection\n"
 	    "  -q, --quiet             log warnings only\n"
 	    "  -h, --help              this text\n"
 	    "  -V, --version           print the version\n"
 	    "Sizes take a k or M suffix.  Signals: TERM/INT shut down cleanly,\n"
 	    "USR1 prints a stats line.\n");
+}
+
+int
+options_parse_bus(const char *url, struct config *cfg, char *err,
+    size_t errlen)
+{
+	static const char scheme[] = "redis://";
+	char neterr[NET_ERR_LEN], hostport[NET_ADDR_LEN];
+	const char *rest, *slash;
+	size_t len, i;
+
+	if (strncmp(url, scheme, sizeof(scheme) - 1) != 0) {
+		snprintf(err, errlen, "--bus: '%s' is not redis://HOST:PORT[/ROOM]",
+		    url);
+		return -1;
+	}
+	rest = url + sizeof(scheme) - 1;
+	slash = strchr(rest, '/');
+	len = slash ? (size_t)(slash - rest) : strlen(rest);
+	if (len == 0 || len >= sizeof(hostport)) {
+		snprintf(err, errlen, "--bus: no HOST:PORT in '%s'", url);
+		return -1;
+	}
+	memcpy(hostport, rest, len);
+	hostport[len] = '\0';
+	if (strchr(hostport, ':') == NULL ||
+	    net_parse_addr(hostport, "127.0.0.1", &cfg->bus_addr,
+	    neterr) == -1 || cfg->bus_addr.port == 0) {
+		snprintf(err, errlen, "--bus: bad HOST:PORT in '%s'", url);
+		return -1;
+	}
+	if (slash != NULL) {
+		const char *room = slash + 1;
+
+		len = strlen(room);
+		for (i = 0; i < len; i++)
+			if (!(room[i] == '-' || room[i] == '_' || room[i] == '.' ||
+			    (room[i] >= '0' && room[i] <= '9') ||
+			    (room[i] >= 'a' && room[i] <= 'z') ||
+			    (room[i] >= 'A' && room[i] <= 'Z')))
+				break;
+		if (len == 0 || len > OPTIONS_ROOM_MAX || i < len) {
+			snprintf(err, errlen, "--bus: the room must be 1 to %d "
+			    "of A-Z a-z 0-9 . _ -", OPTIONS_ROOM_MAX);
+			return -1;
+		}
+		memcpy(cfg->bus_room, room, len + 1);
+	}
+	cfg->bus = true;
+	return 0;
 }
 
 static enum options_result options_error(char *err, size_t errlen,
@@ -201,6 +274,30 @@ options_parse(int argc, char **argv, struct config *cfg, char *err,
 			else
 				cfg->line_timeout = (unsigned)n;
 			break;
+		case OPT_WORKERS:
+			if (parse_ulong(optarg, 1, 256, &n) == -1)
+				return options_error(err, errlen,
+				    "--workers: '%s' is not 1 to 256", optarg);
+			cfg->workers = (unsigned)n;
+			break;
+		case OPT_BUS:
+			if (options_parse_bus(optarg, cfg, err, errlen) == -1)
+				return OPTIONS_ERROR;
+			break;
+		case OPT_BUS_TTL:
+			if (parse_ulong(optarg, 1000, 3600000, &n) == -1)
+				return options_error(err, errlen,
+				    "--bus-ttl: '%s' is not 1000 to 3600000 ms",
+				    optarg);
+			cfg->bus_ttl_ms = (unsigned)n;
+			break;
+		case OPT_BUS_MAX_OUTBUF:
+			if (parse_size(optarg, 1024, (size_t)1 << 30, &size) == -1)
+				return options_error(err, errlen,
+				    "--bus-max-outbuf: '%s' is not 1k to 1G",
+				    optarg);
+			cfg->bus_max_outbuf = size;
+			break;
 		case 'v':
 			verbosity = LOG_DEBUG;
 			break;
@@ -239,6 +336,18 @@ options_parse(int argc, char **argv, struct config *cfg, char *err,
 		return options_error(err, errlen,
 		    "--max-memory (%zu) must be 0 or at least --max-outbuf "
 		    "(%zu)", cfg->max_memory, cfg->max_outbuf);
+	/* Separate chat processes would be separate rooms. */
+	if (cfg->mode == MODE_CHAT && cfg->workers > 1 && !cfg->bus)
+		return options_error(err, errlen, "--workers %u in chat mode "
+		    "needs --bus, or the workers would be %u separate rooms",
+		    cfg->workers, cfg->workers);
+	if (cfg->workers > 1 && cfg->io->serve != NULL)
+		return options_error(err, errlen, "--workers needs a readiness "
+		    "driver; --io %s runs the whole server itself",
+		    cfg->io->name);
+	if (cfg->mode == MODE_ECHO && cfg->bus)
+		return options_error(err, errlen, "--bus shares a chat room; "
+		    "echo mode has none");
 	cfg->verbosity = verbosity;
 	return OPTIONS_RUN;
 }

@@ -64,6 +64,37 @@ room_broadcast(struct room *r, const struct client *skip, const char *msg,
 	}
 }
 
+void
+room_tell_joined(struct room *r, const struct client *skip, const char *nick)
+{
+	char msg[CHAT_NOTICE_MAX];
+	int n;
+
+	n = snprintf(msg, sizeof(msg), CHAT_FMT_JOINED, nick);
+	room_broadcast(r, skip, msg, (size_t)n);
+}
+
+void
+room_tell_left(struct room *r, const struct client *skip, const char *nick)
+{
+	char msg[CHAT_NOTICE_MAX];
+	int n;
+
+	n = snprintf(msg, sizeof(msg), CHAT_FMT_LEFT, nick);
+	room_broadcast(r, skip, msg, (size_t)n);
+}
+
+void
+room_tell_renamed(struct room *r, const char *old, const char *nick,
+    size_t len)
+{
+	char msg[CHAT_NOTICE_MAX];
+	int n;
+
+	n = snprintf(msg, sizeof(msg), CHAT_FMT_RENAMED, old, (int)len, nick);
+	room_broadcast(r, NULL, msg, (size_t)n);
+}
+
 int
 room_join(struct room *r, struct client *c)
 {
@@ -79,8 +110,9 @@ room_join(struct room *r, struct client *c)
 	r->present++;
 	n = snprintf(msg, sizeof(msg), CHAT_FMT_WELCOME, c->nick);
 	client_queue(c, msg, (size_t)n);
-	n = snprintf(msg, sizeof(msg), CHAT_FMT_JOINED, c->nick);
-	room_broadcast(r, c, msg, (size_t)n);
+	room_tell_joined(r, c, c->nick);
+	if (r->link != NULL)
+		r->link->joined(r->link->self, c);
 	return 0;
 }
 
@@ -88,8 +120,6 @@ void
 room_leave(struct room *r, struct client *c)
 {
 	struct client *last;
-	char msg[CHAT_NOTICE_MAX];
-	int n;
 
 	if (!c->member)
 		return;
@@ -103,19 +133,19 @@ room_leave(struct room *r, struct client *c)
 	c->member = false;
 	/* A no-op if a failed /nick already dropped the name. */
 	nickset_remove(&r->nicks, c->nick, strlen(c->nick), c);
+	/* The other nodes are told even at shutdown: they stay. */
+	if (r->link != NULL)
+		r->link->left(r->link->self, c);
 	if (r->ctx->shutting_down)
 		return;		/* nobody is left to tell */
-	n = snprintf(msg, sizeof(msg), CHAT_FMT_LEFT, c->nick);
-	room_broadcast(r, c, msg, (size_t)n);
+	room_tell_left(r, c, c->nick);
 }
 
 static void
 room_nick(struct room *r, struct client *c, const char *nick, size_t len)
 {
-	char msg[CHAT_NOTICE_MAX];
 	size_t oldlen = strlen(c->nick);
 	void *owner;
-	int n;
 
 	if (!chat_nick_valid(nick, len)) {
 		room_reply(c, CHAT_INVALID_NICK);
@@ -129,60 +159,90 @@ room_nick(struct room *r, struct client *c, const char *nick, size_t len)
 		room_reply(c, CHAT_NICK_TAKEN);
 		return;
 	}
+	if (r->link != NULL && r->link->claim(r->link->self, c, nick, len))
+		return;		/* held until the other nodes agree */
+	room_rename(r, c, nick, len);
+}
+
+void
+room_rename(struct room *r, struct client *c, const char *nick, size_t len)
+{
+	char old[CHAT_NICK_MAX + 1];
+
 	/* Drop the old name first: "alice" -> "Alice" is the same key. */
-	nickset_remove(&r->nicks, c->nick, oldlen, c);
+	nickset_remove(&r->nicks, c->nick, strlen(c->nick), c);
 	if (nickset_add(&r->nicks, nick, len, c) == -1) {
 		/* Still a member under its old name: the others are told it
 		 * left when it is reaped. */
 		client_out_of_memory(c, "the nick table");
 		return;
 	}
-	n = snprintf(msg, sizeof(msg), CHAT_FMT_RENAMED, c->nick, (int)len,
-	    nick);
+	memcpy(old, c->nick, sizeof(old));
 	memcpy(c->nick, nick, len);
 	c->nick[len] = '\0';
-	room_broadcast(r, NULL, msg, (size_t)n);
+	room_tell_renamed(r, old, c->nick, len);
+	if (r->link != NULL)
+		r->link->renamed(r->link->self, c, old);
 }
 
 static void
 room_who(struct room *r, struct client *c)
 {
 	char msg[32 + CHAT_WHO_MAX * (CHAT_NICK_MAX + 1) + 8];
-	size_t i, len, listed = 0;
+	const struct nickset *remote = r->link ? r->link->remote : NULL;
+	const struct nickset_entry *e;
+	size_t i, pos = 0, len, listed = 0;
 
-	len = (size_t)snprintf(msg, sizeof(msg), CHAT_FMT_USERS, r->present);
-	for (i = 0; i < r->nmembers; i++) {
+	len = (size_t)snprintf(msg, sizeof(msg), CHAT_FMT_USERS, r->present +
+	    (remote ? remote->used : 0));
+	/* This node's members first, then the other nodes' users. */
+	for (i = 0; i < r->nmembers && listed <= CHAT_WHO_MAX; i++) {
 		const struct client *other = r->members[i];
 
 		if (!client_present(other))
 			continue;
-		if (listed == CHAT_WHO_MAX) {
-			len += (size_t)snprintf(msg + len, sizeof(msg) - len,
-			    CHAT_WHO_MORE);
+		if (listed++ == CHAT_WHO_MAX)
 			break;
-		}
 		len += (size_t)snprintf(msg + len, sizeof(msg) - len, " %s",
 		    other->nick);
-		listed++;
 	}
+	while (remote != NULL && listed <= CHAT_WHO_MAX &&
+	    (e = nickset_next(remote, &pos)) != NULL) {
+		if (listed++ == CHAT_WHO_MAX)
+			break;
+		len += (size_t)snprintf(msg + len, sizeof(msg) - len, " %.*s",
+		    (int)e->len, e->nick);
+	}
+	if (listed > CHAT_WHO_MAX)
+		len += (size_t)snprintf(msg + len, sizeof(msg) - len,
+		    CHAT_WHO_MORE);
 	msg[len++] = '\n';
 	client_queue(c, msg, len);
+}
+
+void
+room_relay_as(struct room *r, const struct client *skip, const char *from,
+    const char *line, size_t len)
+{
+	size_t nick = strlen(from), n = nick + len + 3;
+	char *p = r->scratch;
+
+	/* "<nick> text\n", built once and appended to every other member. */
+	p[0] = '<';
+	memcpy(p + 1, from, nick);
+	p[nick + 1] = '>';
+	p[nick + 2] = ' ';
+	memcpy(p + nick + 3, line, len);
+	p[n] = '\n';
+	room_broadcast(r, skip, p, n + 1);
 }
 
 static void
 room_relay(struct room *r, struct client *c, const char *line, size_t len)
 {
-	size_t nick = strlen(c->nick), n = nick + len + 3;
-	char *p = r->scratch;
-
-	/* "<nick> text\n", built once and appended to every other member. */
-	p[0] = '<';
-	memcpy(p + 1, c->nick, nick);
-	p[nick + 1] = '>';
-	p[nick + 2] = ' ';
-	memcpy(p + nick + 3, line, len);
-	p[n] = '\n';
-	room_broadcast(r, c, p, n + 1);
+	room_relay_as(r, c, c->nick, line, len);
+	if (r->link != NULL)
+		r->link->said(r->link->self, c, line, len);
 }
 
 void

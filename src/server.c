@@ -78,6 +78,27 @@ server_init_ctx(struct server *srv, size_t n)
 	ctx->drain_ms = line > 0 ? line : SERVER_DRAIN_MS;
 }
 
+/* --bus: the room is shared; the bus connects in the background. */
+static int
+server_link_bus(struct server *srv, char *err, size_t errlen)
+{
+	struct room_bus_config bc;
+
+	memset(&bc, 0, sizeof(bc));
+	bc.bus.addr = srv->cfg.bus_addr;
+	snprintf(bc.bus.room, sizeof(bc.bus.room), "%s", srv->cfg.bus_room);
+	bc.bus.max_outbuf = srv->cfg.bus_max_outbuf;
+	bc.ttl_ms = srv->cfg.bus_ttl_ms;
+	if ((srv->bus_room = room_bus_new(&srv->room, &srv->ctx, &bc, srv->io,
+	    srv->io_state)) == NULL) {
+		snprintf(err, errlen, "out of memory for the bus");
+		return -1;
+	}
+	srv->proto = &room_bus_proto;
+	srv->proto_self = srv->bus_room;
+	return 0;
+}
+
 int
 server_init(struct server *srv, const struct config *cfg, char *err,
     size_t errlen)
@@ -93,8 +114,9 @@ server_init(struct server *srv, const struct config *cfg, char *err,
 	srv->start_ms = server_now_ms();
 	srv->by_fd_len = (size_t)net_fd_limit();
 
-	if ((srv->listen_fd = net_listen(&cfg->listen, SERVER_LISTEN_BACKLOG,
-	    neterr)) == -1) {
+	/* --workers: each worker has its own listener on the port. */
+	if ((srv->listen_fd = (cfg->workers > 1 ? net_listen_shared :
+	    net_listen)(&cfg->listen, SERVER_LISTEN_BACKLOG, neterr)) == -1) {
 		snprintf(err, errlen, "%s", neterr);
 		goto fail;
 	}
@@ -142,6 +164,9 @@ server_init(struct server *srv, const struct config *cfg, char *err,
 	}
 	if (srv->io->blocks && server_open_wake_pipe(srv, err, errlen) == -1)
 		goto fail;
+	if (cfg->mode == MODE_CHAT && cfg->bus &&
+	    server_link_bus(srv, err, errlen) == -1)
+		goto fail;
 	/* A spare fd to give up when accept() hits EMFILE, so the connection
 	 * can be told it was refused instead of left in the backlog. */
 	srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -170,6 +195,9 @@ server_free(struct server *srv)
 	for (i = 0; i < srv->nclients; i++)
 		client_free(srv->clients[i]);
 	srv->nclients = 0;
+	/* Before the driver: the bus's sockets are registered with it. */
+	room_bus_free(srv->bus_room);
+	srv->bus_room = NULL;
 	if (srv->io_state != NULL)
 		srv->io->destroy(srv->io_state);
 	srv->io_state = srv->ctx.io_state = NULL;
@@ -185,7 +213,7 @@ server_free(struct server *srv)
 	free(srv->ctx.reap.items);
 	free(srv->ctx.backlog.items);
 	free(srv->ctx.scratch);
-	if (srv->proto_self == &srv->room)
+	if (srv->proto == &room_proto || srv->proto == &room_bus_proto)
 		room_free(&srv->room);
 	srv->clients = srv->by_fd = NULL;
 	srv->fired = NULL;

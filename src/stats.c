@@ -22,6 +22,13 @@ stats_format(const struct stats *s, size_t clients, char *out, size_t len)
 		ru.ru_utime.tv_sec = ru.ru_stime.tv_sec = 0;
 		ru.ru_utime.tv_usec = ru.ru_stime.tv_usec = 0;
 	}
+	stats_format_usage(s, clients, &ru, out, len);
+}
+
+void
+stats_format_usage(const struct stats *s, size_t clients,
+    const struct rusage *ru, char *out, size_t len)
+{
 	snprintf(out, len,
 	    "clients=%zu accepted=%" PRIu64 " rejected=%" PRIu64
 	    " closed=%" PRIu64 " slow_closed=%" PRIu64 " bytes_in=%" PRIu64
@@ -37,5 +44,5 @@ stats_format(const struct stats *s, size_t clients, char *out, size_t len)
 	    s->sleeps, s->pollnval, s->timeouts, s->oom_closed, s->sends,
 	    s->turns_cut, s->outbuf, s->outbuf_peak, s->mem_paused,
 	    s->mem_closed, s->fd_closed, s->wait_errors, s->sigio_overflows,
-	    stats_seconds(ru.ru_utime), stats_seconds(ru.ru_stime));
+	    stats_seconds(ru->ru_utime), stats_seconds(ru->ru_stime));
 }

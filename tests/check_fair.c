@@ -691,11 +691,8 @@ START_TEST(test_signal_storm)
 	int a, b, rounds = 0, k = 0;
 	pid_t storm;
 
-	if (tu_driver_unavailable(_i) != NULL) {
-		printf("test_signal_storm: %s SKIPPED: %s\n", args[1],
-		    tu_driver_unavailable(_i));
-		return;
-	}
+	TU_SKIP_UNAVAILABLE(_i);
+	TU_CHAT_ONLY(_i);
 	fr_start(&s, args);
 	a = tu_chat_connect(s.port, anick, sizeof(anick));
 	b = tu_chat_connect(s.port, NULL, 0);

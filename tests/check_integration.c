@@ -95,6 +95,7 @@ START_TEST(test_it_chat_session)
 {
 	int fds[3];
 
+	TU_CHAT_ONLY(_i);
 	IT_START(_i, NULL, NULL);
 	it_join(fds, 3);
 	TU_SEND(fds[0], "hello\n");
@@ -131,6 +132,7 @@ START_TEST(test_it_byte_at_a_time)
 	int fds[2], one = 1;
 	size_t k;
 
+	TU_CHAT_ONLY(_i);
 	IT_START(_i, NULL, NULL);
 	it_join(fds, 2);
 	setsockopt(fds[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -150,6 +152,7 @@ START_TEST(test_it_overlong)
 	char big[300];
 	int fds[2];
 
+	TU_CHAT_ONLY(_i);
 	IT_START(_i, NULL, EXTRA("--max-line", "16"));
 	it_join(fds, 2);
 	memset(big, 'x', 200);
@@ -174,6 +177,7 @@ START_TEST(test_it_binary)
 	size_t n = 0, w;
 	int fds[2], c;
 
+	TU_CHAT_ONLY(_i);
 	IT_START(_i, NULL, NULL);
 	it_join(fds, 2);
 	/* Every byte but LF, NUL first, a CR in the middle. */
@@ -195,6 +199,7 @@ START_TEST(test_it_quit_and_exit)
 {
 	int fds[3];
 
+	TU_CHAT_ONLY(_i);
 	IT_START(_i, NULL, NULL);
 	it_join(fds, 3);
 	TU_SEND(fds[2], "/quit\nnever relayed\n");
@@ -220,6 +225,7 @@ START_TEST(test_it_quit_then_junk)
 	char *buf;
 	int fds[2];
 
+	TU_CHAT_ONLY(_i);
 	IT_START(_i, NULL, NULL);
 	it_join(fds, 2);
 	buf = malloc(junk + 6);
@@ -241,6 +247,7 @@ START_TEST(test_it_peer_reset)
 {
 	int fds[3], d;
 
+	TU_CHAT_ONLY(_i);
 	IT_START(_i, NULL, NULL);
 	it_join(fds, 3);
 	TU_SEND(fds[0], "before\n");
@@ -273,6 +280,7 @@ START_TEST(test_it_half_close)
 	int fds[2];
 	ssize_t n;
 
+	TU_CHAT_ONLY(_i);
 	IT_START(_i, NULL, EXTRA("--max-outbuf", "16m"));
 	it_join(fds, 2);
 	burst = malloc(NWHO * 5 + 32);
@@ -315,6 +323,7 @@ START_TEST(test_it_max_clients)
 	char nick[TU_NICK_LEN], want[64];
 	int fds[2], c;
 
+	TU_CHAT_ONLY(_i);
 	IT_START(_i, NULL, EXTRA("--max-clients", "2"));
 	it_join(fds, 2);
 	c = tu_connect(srv.port);
@@ -349,6 +358,7 @@ START_TEST(test_it_burst_not_slow)
 	size_t rlen = sizeof(nick) - 1 + 5, i;	/* "<nick> x\n" */
 	int fds[2];
 
+	TU_CHAT_ONLY(_i);
 	IT_START(_i, NULL, NULL);
 	it_join(fds, 2);
 	snprintf(cmd, sizeof(cmd), "/nick %s\n", nick);
@@ -390,6 +400,7 @@ START_TEST(test_it_stalled_reader)
 	bool seen_left = false;
 	ssize_t n;
 
+	TU_CHAT_ONLY(_i);
 	IT_START(_i, NULL, EXTRA("--max-outbuf", "65536"));
 	/* The stalled one: tiny receive window, reads its welcome only. */
 	s = tu_connect_rcvbuf(srv.port, 4096);
@@ -550,12 +561,167 @@ START_TEST(test_it_echo_burst)
 }
 END_TEST
 
+/* SIGUSR1 until the stats line says key=want (the server may not have
+ * seen a close yet); 0, or -1 with the last value in tu_error(). */
+static int
+it_wait_stat(const char *key, long long want)
+{
+	int64_t deadline = tu_now_ms() + TU_WAIT;
+	long long v = -1;
+	int before;
+
+	while (tu_left_ms(deadline) > 0) {
+		before = tu_server_log_count(&srv, "stats event=signal ");
+		if (kill(srv.pid, SIGUSR1) == -1)
+			break;
+		while (tu_server_log_count(&srv, "stats event=signal ") ==
+		    before && tu_left_ms(deadline) > 0)
+			usleep(5 * 1000);	/* polling the log */
+		if ((v = tu_server_stat(&srv, "signal", key)) == want)
+			return 0;
+		usleep(20 * 1000);		/* between polls */
+	}
+	return tu_fail("%s=%lld, want %lld; log: %s", key, v, want,
+	    tu_server_log(&srv));
+}
+
+/* One echo round trip of n bytes on fd. */
+static void
+it_echo_once(int fd, const char *msg)
+{
+	char back[256];
+	size_t n = strlen(msg);
+
+	ck_assert_uint_lt(n, sizeof(back));
+	TU_SEND(fd, msg);
+	TU_OK(tu_read_exact(fd, back, n, TU_WAIT));
+	ck_assert_msg(memcmp(back, msg, n) == 0, "echo differs");
+}
+
+/* Echo: the client past --max-clients is refused as in every driver (echo
+ * is 8-bit clean: a close, no text), the others never notice, and a slot
+ * that frees up admits the next one. */
+START_TEST(test_it_echo_max_clients)
+{
+	int fds[2], c = -1, attempts = 0;
+	int64_t deadline;
+
+	IT_START(_i, "echo", EXTRA("--max-clients", "2"));
+	fds[0] = tu_connect(srv.port);
+	fds[1] = tu_connect(srv.port);
+	ck_assert(fds[0] >= 0 && fds[1] >= 0);
+	it_echo_once(fds[0], "one");
+	it_echo_once(fds[1], "two");
+	c = tu_connect(srv.port);
+	ck_assert_int_ge(c, 0);
+	TU_EXPECT_EOF(c);
+	close(c);
+	it_echo_once(fds[0], "still one");
+	it_echo_once(fds[1], "still two");
+	TU_OK(it_wait_stat("rejected", 1));
+	/* A slot frees up: the next one gets in.  When is the server's
+	 * business (fork: once the child is reaped), so retry until then. */
+	close(fds[1]);
+	fds[1] = -1;
+	TU_OK(it_wait_stat("closed", 1));
+	deadline = tu_now_ms() + TU_WAIT;
+	for (;;) {
+		char back[5];
+
+		c = tu_connect(srv.port);
+		ck_assert_int_ge(c, 0);
+		attempts++;
+		/* A refused one may fail either call. */
+		if (tu_send_str(c, "three") == 0 &&
+		    tu_read_exact(c, back, 5, TU_WAIT) == 0) {
+			ck_assert(memcmp(back, "three", 5) == 0);
+			break;
+		}
+		close(c);
+		ck_assert_msg(tu_now_ms() < deadline, "never admitted again");
+		usleep(20 * 1000);	/* between attempts */
+	}
+	close(c);
+	tu_close_all(fds, 2);
+	ck_assert_int_eq(tu_server_stop(&srv, SIGTERM, TU_WAIT), 0);
+	ck_assert_int_eq(tu_server_stat(&srv, "final", "rejected"),
+	    attempts);
+	ck_assert_int_eq(tu_server_stat(&srv, "final", "accepted"),
+	    3 + attempts);
+}
+END_TEST
+
+/* SIGTERM with live echo clients: one idle, one mid-echo, one that sends
+ * without reading (the server blocked in send() or holding its output).
+ * All are closed, the server exits 0 within its 2 s shutdown deadline
+ * plus slack with one final stats line, and no process it started
+ * survives it. */
+START_TEST(test_it_echo_sigterm_live)
+{
+	static char blob[256 * 1024];
+	int fds[3], kids[8], nkids, k;
+	int64_t t0;
+	char path[64];
+
+	IT_START(_i, "echo", NULL);
+	for (k = 0; k < 3; k++) {
+		fds[k] = k == 2 ? tu_connect_rcvbuf(srv.port, 4096) :
+		    tu_connect(srv.port);
+		ck_assert_int_ge(fds[k], 0);
+	}
+	it_echo_once(fds[0], "idle from now on");
+	it_echo_once(fds[1], "busy");
+	memset(blob, 'h', sizeof(blob));
+	TU_OK(tu_set_nonblocking(fds[2], true));
+	(void)!send(fds[2], blob, sizeof(blob), MSG_NOSIGNAL);
+	TU_SEND(fds[1], "half of a");
+	nkids = tu_children(srv.pid, kids, 8);
+	t0 = tu_now_ms();
+	ck_assert_int_eq(tu_server_stop(&srv, SIGTERM, 5000), 0);
+	ck_assert_msg(tu_now_ms() - t0 < 4000, "exit took %lld ms",
+	    (long long)(tu_now_ms() - t0));
+	ck_assert_int_eq(tu_server_log_count(&srv, "stats event=final "), 1);
+	TU_OK(tu_set_nonblocking(fds[2], false));
+	for (k = 0; k < 3; k++)
+		ck_assert_msg(tu_wait_closed(fds[k], TU_WAIT, NULL) == 0,
+		    "client %d: %s", k, tu_error());
+	for (k = 0; k < nkids; k++) {
+		snprintf(path, sizeof(path), "/proc/%d", kids[k]);
+		ck_assert_msg(access(path, F_OK) == -1, "%s: child %d "
+		    "outlived the server", tu_driver_name(_i), kids[k]);
+	}
+	tu_close_all(fds, 3);
+}
+END_TEST
+
+/* SIGUSR1 in echo mode: the counters of a finished connection are in. */
+START_TEST(test_it_echo_stats)
+{
+	int fd;
+
+	IT_START(_i, "echo", NULL);
+	fd = tu_connect(srv.port);
+	ck_assert_int_ge(fd, 0);
+	it_echo_once(fd, "ping");
+	TU_OK(it_wait_stat("clients", 1));
+	close(fd);
+	TU_OK(it_wait_stat("closed", 1));
+	ck_assert_int_eq(tu_server_stat(&srv, "signal", "clients"), 0);
+	ck_assert_int_eq(tu_server_stat(&srv, "signal", "accepted"), 1);
+	ck_assert_int_eq(tu_server_stat(&srv, "signal", "bytes_in"), 4);
+	ck_assert_int_eq(tu_server_stat(&srv, "signal", "bytes_out"), 4);
+	ck_assert_int_eq(tu_server_stop(&srv, SIGTERM, TU_WAIT), 0);
+	ck_assert_int_eq(tu_server_stat(&srv, "final", "bytes_out"), 4);
+}
+END_TEST
+
 /* ---- signals ---------------------------------------------------------- */
 
 START_TEST(test_it_sigterm)
 {
 	int fds[2];
 
+	TU_CHAT_ONLY(_i);
 	IT_START(_i, NULL, NULL);
 	it_join(fds, 2);
 	TU_SEND(fds[0], "last words\n");
@@ -601,6 +767,7 @@ START_TEST(test_it_sigusr1_stats)
 	size_t len;
 	int fd, k;
 
+	TU_CHAT_ONLY(_i);
 	IT_START(_i, NULL, NULL);
 	fd = tu_chat_connect(srv.port, NULL, 0);
 	ck_assert_int_ge(fd, 0);
@@ -642,6 +809,7 @@ START_TEST(test_it_signal_storm)
 	pid_t child;
 	int64_t t0;
 
+	TU_CHAT_ONLY(_i);
 	IT_START(_i, NULL, NULL);
 	it_join(fds, 2);
 	child = fork();
@@ -862,6 +1030,35 @@ START_TEST(test_sigio_overflow)
 }
 END_TEST
 
+/* A driver that serves echo only refuses chat at start-up: one line that
+ * says which modes it serves, exit 2.  Every driver is looked at; the
+ * ones serving chat must start in it (the table's chat rows cover them). */
+START_TEST(test_cli_chat_refused)
+{
+	char *out = NULL, *err = NULL;
+	int i, code, refused = 0;
+
+	for (i = 0; i < tu_ndrivers(); i++) {
+		if (tu_driver_serves_chat(i))
+			continue;
+		code = tu_run(POLLSERV_BIN, EXTRA("--listen", "127.0.0.1:0",
+		    "--io", tu_driver_name(i)), &out, &err, TU_WAIT);
+		ck_assert_msg(code == 2, "%s: exit %d, want 2; stderr: %s",
+		    tu_driver_name(i), code, err);
+		ck_assert_str_eq(out, "");
+		ck_assert_msg(count_lines(err) == 1 && strstr(err, "echo") &&
+		    strstr(err, tu_driver_name(i)), "%s: %s",
+		    tu_driver_name(i), err);
+		free(out);
+		free(err);
+		refused++;
+	}
+	if (refused == 0)
+		fprintf(stderr, "skipped: test_cli_chat_refused: every driver "
+		    "serves chat\n");
+}
+END_TEST
+
 Suite *
 integration_suite(void)
 {
@@ -885,6 +1082,9 @@ integration_suite(void)
 	tcase_add_loop_test(tc, test_it_stalled_reader, 0, n);
 	tcase_add_loop_test(tc, test_it_echo_random, 0, n);
 	tcase_add_loop_test(tc, test_it_echo_burst, 0, n);
+	tcase_add_loop_test(tc, test_it_echo_max_clients, 0, n);
+	tcase_add_loop_test(tc, test_it_echo_sigterm_live, 0, n);
+	tcase_add_loop_test(tc, test_it_echo_stats, 0, n);
 	tcase_add_loop_test(tc, test_it_sigterm, 0, n);
 	tcase_add_loop_test(tc, test_it_sigint_echo, 0, n);
 	tcase_add_loop_test(tc, test_it_sigusr1_stats, 0, n);
@@ -899,6 +1099,7 @@ integration_suite(void)
 	tcase_add_test(cli, test_cli_stats_interval);
 	tcase_add_test(cli, test_cli_uring_unavailable);
 	tcase_add_test(cli, test_sigio_overflow);
+	tcase_add_test(cli, test_cli_chat_refused);
 	suite_add_tcase(s, cli);
 	return s;
 }

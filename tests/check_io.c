@@ -20,6 +20,7 @@
 #include "stats.h"
 #include "testutil.h"
 
+/* The readiness drivers: io_drivers[0..NDRIVERS). */
 #define NDRIVERS	7
 #define MAX_FIRED	128
 
@@ -106,18 +107,25 @@ io_test_drain(int fd)
 START_TEST(test_io_table)
 {
 	const char *names[] = { "busy", "select", "poll", "epoll", "backoff",
-	    "sigio", "uring-poll" };
-	size_t i;
+	    "sigio", "uring-poll", "fork", "thread" };
+	size_t i, all = sizeof(names) / sizeof(names[0]);
 
-	for (i = 0; i < NDRIVERS; i++) {
+	for (i = 0; i < all; i++) {
 		ck_assert_ptr_nonnull(io_drivers[i]);
 		ck_assert_str_eq(io_drivers[i]->name, names[i]);
 		ck_assert_ptr_eq(io_find(names[i]), io_drivers[i]);
 		ck_assert_ptr_nonnull(io_drivers[i]->summary);
 		ck_assert_ptr_null(strchr(io_drivers[i]->summary, '\n'));
 		ck_assert_uint_lt(strlen(io_drivers[i]->summary), 100);
+		/* The first NDRIVERS are readiness drivers, the loop tests'
+		 * subjects; the rest run the server themselves, echo only. */
+		ck_assert_int_eq(io_drivers[i]->serve == NULL, i < NDRIVERS);
+		ck_assert_int_eq(io_drivers[i]->create == NULL, i >= NDRIVERS);
+		ck_assert_int_eq(io_serves_chat(io_drivers[i]), i < NDRIVERS);
 	}
-	ck_assert_ptr_null(io_drivers[NDRIVERS]);
+	ck_assert_ptr_null(io_drivers[all]);
+	ck_assert_str_eq(io_modes(&io_epoll), "chat and echo");
+	ck_assert_str_eq(io_modes(&io_fork), "echo");
 	ck_assert_ptr_null(io_find("bogus"));
 	ck_assert_ptr_null(io_find(""));
 	ck_assert_int_eq(io_busy.blocks, 0);

@@ -7,13 +7,17 @@
 #include "lg_report.h"
 
 static const char *const lg_test_keys[] = {
-	"mode", "connections", "connections_ok", "connections_failed",
+	"mode", "addresses", "connections", "connections_ok", "connections_failed",
 	"closed_by_server", "duration_s", "warmup_s", "rate", "pipeline",
 	"size", "sent", "received", "msgs_per_s", "mb_per_s", "lat_p50_us",
 	"lat_p90_us", "lat_p99_us", "lat_p999_us", "lat_max_us", "lost",
 	"duplicated", "corrupted", "reordered", "server_cpu_pct",
-	"server_user_pct", "server_sys_pct", "server_cpu_s_per_1k",
-	"loadgen_cpu_pct", "loadgen_limited", "ok", NULL
+	"server_user_pct", "server_sys_pct", "server_wait_pct",
+	"server_cpu_s_per_1k",
+	"server_cpu_us_per_msg", "server_ctx_switches", "server_ctx_voluntary",
+	"server_ctx_per_msg", "server_procs", "server_threads",
+	"server_rss_kb", "server_pss_kb", "loadgen_cpu_pct",
+	"machine_cpu_pct", "others_cpu_pct", "loadgen_limited", "ok", NULL
 };
 
 static void
@@ -89,14 +93,39 @@ START_TEST(test_report_json_keys)
 	ck_assert_ptr_nonnull(strstr(json, "\"loadgen_limited\": false"));
 	free(json);
 
-	cfg.pid = 1;
+	cfg.pids[0] = 1;
+	cfg.npids = 1;
 	res->server_cpu_ok = true;
-	res->server_user = 0.5;
-	res->server_sys = 1.5;
+	/* The total is the scheduler's ns; the split is from ticks. */
+	res->server.cpu_ns = 2000000000ULL;
+	res->server.wait_ns = 100000000ULL;
+	res->server.user = 0.5;
+	res->server.sys = 1.5;
+	res->server.ctx_vol = 1500;
+	res->server.ctx_invol = 500;
+	res->server.procs = 3;
+	res->server.threads = 4;
+	res->server_mem_ok = true;
+	res->server_rss_kb = 12345678;
+	res->server_pss_kb = 2048;
+	/* Machine: 3 CPU-s busy in 2 s = 150% of a core; the server took
+	 * 100%, the loadgen 10%: 40% was someone else. */
+	res->machine_ok = true;
+	res->machine_busy = 3.0;
 	json = lg_test_json(&cfg, res, &rep);
 	ck_assert_ptr_nonnull(strstr(json, "\"server_cpu_pct\": 100,"));
 	ck_assert_ptr_nonnull(strstr(json, "\"server_user_pct\": 25,"));
+	ck_assert_ptr_nonnull(strstr(json, "\"server_wait_pct\": 5,"));
 	ck_assert_ptr_nonnull(strstr(json, "\"server_cpu_s_per_1k\": 2,"));
+	ck_assert_ptr_nonnull(strstr(json, "\"server_cpu_us_per_msg\": 2000,"));
+	ck_assert_ptr_nonnull(strstr(json, "\"server_ctx_switches\": 2000,"));
+	ck_assert_ptr_nonnull(strstr(json, "\"server_ctx_per_msg\": 2,"));
+	ck_assert_ptr_nonnull(strstr(json, "\"server_procs\": 3,"));
+	ck_assert_ptr_nonnull(strstr(json, "\"server_threads\": 4,"));
+	/* Counts are exact integers, not %g. */
+	ck_assert_ptr_nonnull(strstr(json, "\"server_rss_kb\": 12345678,"));
+	ck_assert_ptr_nonnull(strstr(json, "\"machine_cpu_pct\": 150,"));
+	ck_assert_ptr_nonnull(strstr(json, "\"others_cpu_pct\": 40,"));
 	free(json);
 	free(res);
 }

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 
 #include <check.h>
+#include <poll.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -134,6 +135,7 @@ lg_test_num(const struct lg_test_run *r, const char *key)
 
 /* ---- against the real pollserv ------------------------------------------ */
 
+/* Start pollserv in mode; addr gets "127.0.0.1:PORT", pid its PID. */
 static void
 lg_test_server(struct tu_server *s, const char *mode, char *addr,
     size_t addrlen, char *pid, size_t pidlen)
@@ -145,6 +147,23 @@ lg_test_server(struct tu_server *s, const char *mode, char *addr,
 	    tu_error());
 	snprintf(addr, addrlen, "127.0.0.1:%d", s->port);
 	snprintf(pid, pidlen, "%ld", (long)s->pid);
+}
+
+/* Two servers in mode, as above. */
+struct lg_test_pair {
+	struct tu_server s[2];
+	char		 addr[2][64];
+	char		 pid[2][32];
+};
+
+static void
+lg_test_pair_start(struct lg_test_pair *p, const char *mode)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		lg_test_server(&p->s[i], mode, p->addr[i], sizeof(p->addr[i]),
+		    p->pid[i], sizeof(p->pid[i]));
 }
 
 static void
@@ -347,6 +366,7 @@ START_TEST(test_help)
 		"--mode", "--addr", "--connections", "--duration", "--warmup",
 		"--rate", "--pipeline", "--size", "--connect-rate", "--drain",
 		"--pid", "--json", "--quiet", "--help", "echo", "chat", "idle",
+		"--ready", "schedstat", "children", "others_cpu_pct",
 		"evenly spaced", "staggered", "scheduled", "Exit status", NULL
 	};
 	const char *args[] = { "--help", NULL };
@@ -358,6 +378,203 @@ START_TEST(test_help)
 		ck_assert_msg(strstr(out, want[i]) != NULL, "--help lacks %s",
 		    want[i]);
 	free(out);
+}
+END_TEST
+
+/* ---- several addresses -------------------------------------------------- */
+
+/* Stop a server and check its final stats line counted n connections. */
+static void
+lg_test_server_stop_accepted(struct tu_server *s, int n)
+{
+	char want[64];
+	const char *log;
+
+	ck_assert_int_eq(tu_server_stop(s, SIGTERM, 5000), 0);
+	log = tu_server_log(s);
+	snprintf(want, sizeof(want), " accepted=%d ", n);
+	ck_assert_msg(strstr(log, "event=final") != NULL &&
+	    strstr(strstr(log, "event=final"), want) != NULL,
+	    "want%s in: %s", want, log);
+	tu_server_free(s);
+}
+
+START_TEST(test_echo_two_addrs)
+{
+	struct lg_test_pair p;
+	struct lg_test_run r;
+
+	lg_test_pair_start(&p, "echo");
+	{
+		const char *args[] = { "--addr", p.addr[0], "--addr",
+		    p.addr[1], "-c", "10", "-d", "1", "--pid", p.pid[0],
+		    "--pid", p.pid[1], NULL };
+
+		lg_test_run(&r, args);
+	}
+	/* Connection i went to address i mod 2: five each. */
+	lg_test_server_stop_accepted(&p.s[0], 5);
+	lg_test_server_stop_accepted(&p.s[1], 5);
+	LG_EXPECT_CLEAN(&r);
+	ck_assert_double_eq(lg_test_num(&r, "addresses"), 2);
+	/* Both --pid trees are accounted, summed. */
+	ck_assert_double_eq(lg_test_num(&r, "server_procs"), 2);
+	ck_assert_double_gt(lg_test_num(&r, "server_rss_kb"), 0);
+	ck_assert_ptr_nonnull(strstr(r.out, p.addr[0]));
+	ck_assert_ptr_nonnull(strstr(r.out, p.addr[1]));
+	lg_test_free(&r);
+}
+END_TEST
+
+/* Two chat servers that do not share a room: every client still expects
+ * every other client's lines, so the ones from the other server are
+ * missing, and the run says so. */
+START_TEST(test_chat_two_rooms_lose)
+{
+	struct lg_test_pair p;
+	struct lg_test_run r;
+
+	lg_test_pair_start(&p, "chat");
+	{
+		const char *args[] = { "--mode", "chat", "--addr", p.addr[0],
+		    "--addr", p.addr[1], "-c", "4", "-r", "20", "-d", "1",
+		    "--drain", "0.5", NULL };
+
+		lg_test_run(&r, args);
+	}
+	lg_test_server_stop_accepted(&p.s[0], 2);
+	lg_test_server_stop_accepted(&p.s[1], 2);
+	ck_assert_msg(r.code == 1, "exit %d: %s", r.code, r.out);
+	ck_assert_str_eq(lg_test_value(&r, "ok"), "false");
+	/* Each line reaches its sender's one room-mate, not the two
+	 * clients of the other server. */
+	ck_assert_double_gt(lg_test_num(&r, "sent"), 0);
+	ck_assert_double_eq(lg_test_num(&r, "received"),
+	    lg_test_num(&r, "sent"));
+	ck_assert_double_eq(lg_test_num(&r, "lost"),
+	    lg_test_num(&r, "sent") * 2);
+	lg_test_free(&r);
+}
+END_TEST
+
+/*
+ * A second way into the same room: a relay process that accepts on its
+ * own port and copies bytes both ways to the server, connection by
+ * connection.  To the loadgen it is a second node of one chat room.
+ */
+#define LG_RELAY_MAX	16
+
+static void
+lg_relay(int lfd, const char *server_addr)
+{
+	struct pollfd pfd[1 + 2 * LG_RELAY_MAX];
+	struct sockaddr_in sin;
+	char buf[4096];
+	int fds[2 * LG_RELAY_MAX], n = 0, i, fd, up;
+	ssize_t k;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((uint16_t)atoi(strchr(server_addr, ':') + 1));
+	for (;;) {
+		pfd[0].fd = lfd;
+		pfd[0].events = n < 2 * LG_RELAY_MAX ? POLLIN : 0;
+		for (i = 0; i < n; i++) {
+			pfd[1 + i].fd = fds[i];
+			pfd[1 + i].events = POLLIN;
+		}
+		if (poll(pfd, (nfds_t)(1 + n), -1) == -1)
+			_exit(1);
+		if (pfd[0].revents & POLLIN) {
+			if ((fd = accept(lfd, NULL, NULL)) == -1)
+				_exit(1);
+			up = socket(AF_INET, SOCK_STREAM, 0);
+			if (up == -1 || connect(up, (struct sockaddr *)&sin,
+			    sizeof(sin)) == -1)
+				_exit(1);
+			fds[n++] = fd;
+			fds[n++] = up;
+			continue;	/* the arrays changed */
+		}
+		for (i = 0; i < n; i++) {
+			if (!(pfd[1 + i].revents & (POLLIN | POLLHUP)))
+				continue;
+			/* fds[i ^ 1] is the other end of the pair. */
+			if ((k = read(fds[i], buf, sizeof(buf))) <= 0) {
+				shutdown(fds[i ^ 1], SHUT_WR);
+				continue;
+			}
+			if (write(fds[i ^ 1], buf, (size_t)k) != k)
+				_exit(1);
+		}
+	}
+}
+
+START_TEST(test_chat_two_addrs_one_room)
+{
+	struct tu_server a;
+	struct lg_test_run r;
+	char addr_a[64], addr_b[64], pid_a[32];
+	double sent;
+	pid_t relay;
+	int lfd, status;
+
+	lg_test_server(&a, "chat", addr_a, sizeof(addr_a), pid_a,
+	    sizeof(pid_a));
+	lfd = lg_test_bind(addr_b, sizeof(addr_b), 16);
+	relay = fork();
+	ck_assert_int_ge(relay, 0);
+	if (relay == 0)
+		lg_relay(lfd, addr_a);
+	close(lfd);
+	{
+		const char *args[] = { "--mode", "chat", "--addr", addr_a,
+		    "--addr", addr_b, "-c", "6", "-r", "20", "-d", "1",
+		    "--warmup", "0.2", NULL };
+
+		lg_test_run(&r, args);
+	}
+	kill(relay, SIGKILL);
+	ck_assert_int_eq(waitpid(relay, &status, 0), relay);
+	/* All six reached the one room, three of them through the relay. */
+	lg_test_server_stop_accepted(&a, 6);
+	LG_EXPECT_CLEAN(&r);
+	sent = lg_test_num(&r, "sent");
+	ck_assert_msg(sent >= 115 && sent <= 125, "sent %g", sent);
+	ck_assert_double_eq(lg_test_num(&r, "received"), sent * 5);
+	lg_test_free(&r);
+}
+END_TEST
+
+/* Idle mode's ready line, once the server has served every connection:
+ * a chat server greets, an echo server returns the ping. */
+START_TEST(test_idle_ready)
+{
+	static const char *const modes[2][2] = {
+		{ "chat", "greeting" }, { "echo", "ping" }
+	};
+	struct tu_server s;
+	struct lg_test_run r;
+	char addr[64], pid[32];
+	int m;
+
+	for (m = 0; m < 2; m++) {
+		lg_test_server(&s, modes[m][0], addr, sizeof(addr), pid,
+		    sizeof(pid));
+		{
+			const char *args[] = { "--mode", "idle", "--ready",
+			    modes[m][1], "--addr", addr, "-c", "30", "-d",
+			    "0.5", "--pid", pid, NULL };
+
+			lg_test_run(&r, args);
+		}
+		lg_test_server_stop(&s);
+		LG_EXPECT_CLEAN(&r);
+		ck_assert_msg(strncmp(r.out, "loadgen: ready, holding 30 "
+		    "connections\n", 39) == 0, "%s: %s", modes[m][1], r.out);
+		lg_test_free(&r);
+	}
 }
 END_TEST
 
@@ -572,6 +789,10 @@ loadgen_suite(void)
 	tcase_add_test(tc, test_echo_open_loop);
 	tcase_add_test(tc, test_chat);
 	tcase_add_test(tc, test_idle);
+	tcase_add_test(tc, test_idle_ready);
+	tcase_add_test(tc, test_echo_two_addrs);
+	tcase_add_test(tc, test_chat_two_rooms_lose);
+	tcase_add_test(tc, test_chat_two_addrs_one_room);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(bad, 30);
 	tcase_add_test(bad, test_refused);

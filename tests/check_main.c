@@ -17,6 +17,7 @@ static Suite *(*const all_suites[])(void) = {
 	client_suite,
 	room_suite,
 	integration_suite,
+	blocking_suite,
 	io_suite,
 	faults_suite,
 	harden_suite,
@@ -29,6 +30,8 @@ static Suite *(*const all_suites[])(void) = {
 	lg_cpu_suite,
 	lg_report_suite,
 	loadgen_suite,
+	peers_suite,
+	bus_suite,
 	NULL
 };
 

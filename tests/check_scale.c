@@ -274,6 +274,7 @@ START_TEST(test_scale_crowd)
 	char want[128], nick[TU_NICK_LEN];
 	int i, n = SCALE_CLIENTS;
 
+	TU_CHAT_ONLY(d);
 	TU_SKIP_UNAVAILABLE(d);
 
 	scale_raise_nofile(n + 64);
@@ -399,6 +400,7 @@ START_TEST(test_scale_fd_limit)
 	char want[160];
 	int i, max, welcomed = 0, full = 0;
 
+	TU_CHAT_ONLY(_i);
 	TU_SKIP_UNAVAILABLE(_i);
 	if (access(prlimit, X_OK) == -1) {
 		fprintf(stderr, "check_scale: skipped fd-limit test for %s: "

@@ -21,11 +21,14 @@ Suite	*net_suite(void);
 Suite	*client_suite(void);
 Suite	*room_suite(void);
 Suite	*integration_suite(void);
+Suite	*blocking_suite(void);
 Suite	*lg_hist_suite(void);
 Suite	*lg_msg_suite(void);
 Suite	*lg_sched_suite(void);
 Suite	*lg_cpu_suite(void);
 Suite	*lg_report_suite(void);
 Suite	*loadgen_suite(void);
+Suite	*bus_suite(void);
+Suite	*peers_suite(void);
 
 #endif

@@ -460,6 +460,25 @@ tu_server_log_count(struct tu_server *s, const char *needle)
 	return count;
 }
 
+long long
+tu_server_stat(struct tu_server *s, const char *event, const char *key)
+{
+	const char *log = tu_server_log(s), *line = NULL, *p;
+	char needle[64];
+	size_t len;
+
+	snprintf(needle, sizeof(needle), "stats event=%s ", event);
+	for (p = log; (p = strstr(p, needle)) != NULL; p++)
+		line = p;
+	if (line == NULL)
+		return -1;
+	len = strcspn(line, "\n");
+	snprintf(needle, sizeof(needle), " %s=", key);
+	if ((p = strstr(line, needle)) == NULL || p > line + len)
+		return -1;
+	return strtoll(p + strlen(needle), NULL, 10);
+}
+
 void
 tu_server_free(struct tu_server *s)
 {
@@ -941,6 +960,45 @@ tu_close_all(int *fds, int n)
 	}
 }
 
+/* ---- /proc ------------------------------------------------------------ */
+
+int
+tu_children(pid_t pid, int *out, int max)
+{
+	char path[64];
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid,
+	    (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (n < max && fscanf(f, "%d", &out[n]) == 1)
+		n++;
+	fclose(f);
+	return n;
+}
+
+long
+tu_proc_status(pid_t pid, const char *key)
+{
+	char path[64], line[256];
+	size_t klen = strlen(key);
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+			v = strtol(line + klen + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
 /* ---- drivers ---------------------------------------------------------- */
 
 int
@@ -966,8 +1024,6 @@ tu_signal_stat(struct tu_server *s, const char *key)
 {
 	int before = tu_server_log_count(s, "stats event=signal");
 	int64_t deadline = tu_now_ms() + TU_WAIT;
-	const char *log, *line, *p;
-	char needle[64];
 
 	if (kill(s->pid, SIGUSR1) == -1)
 		return -1;
@@ -976,14 +1032,7 @@ tu_signal_stat(struct tu_server *s, const char *key)
 			return -1;
 		usleep(10 * 1000);
 	}
-	log = tu_server_log(s);
-	line = log;
-	while ((p = strstr(line, "stats event=signal")) != NULL)
-		line = p + 1;
-	snprintf(needle, sizeof(needle), " %s=", key);
-	if ((p = strstr(line, needle)) == NULL)
-		return -1;
-	return strtoll(p + strlen(needle), NULL, 10);
+	return tu_server_stat(s, "signal", key);
 }
 
 long
@@ -1017,4 +1066,26 @@ tu_driver_unavailable(int i)
 	    io_drivers[i]->probe(why, sizeof(why)) == 0)
 		return NULL;
 	return why;
+}
+
+bool
+tu_driver_serves_chat(int i)
+{
+	return io_serves_chat(io_drivers[i]);
+}
+
+bool
+tu_skip_unless_chat(int i, const char *test)
+{
+	if (tu_driver_serves_chat(i))
+		return false;
+	fprintf(stderr, "skipped: %s with --io %s: the driver serves %s mode "
+	    "only\n", test, tu_driver_name(i), io_modes(io_drivers[i]));
+	return true;
+}
+
+long
+tu_rss_kb(pid_t pid)
+{
+	return tu_proc_kb(pid, "VmRSS");
 }

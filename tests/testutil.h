@@ -90,6 +90,9 @@ long long tu_signal_stat(struct tu_server *s, const char *key);
 /* A "Key: N kB" line of /proc/PID/status (VmRSS, VmHWM), in KiB; -1 if
  * unreadable. */
 long	tu_proc_kb(pid_t pid, const char *key);
+/* key=N from the last "stats event=EVENT " line of the log; -1 if none. */
+long long tu_server_stat(struct tu_server *s, const char *event,
+	    const char *key);
 /* Stop (SIGKILL) if still running and free everything. */
 void	tu_server_free(struct tu_server *s);
 
@@ -101,6 +104,18 @@ void	tu_server_free(struct tu_server *s);
  */
 int	tu_run(const char *bin, const char *const args[], char **out,
 	    char **err, int timeout_ms);
+
+/* ---- /proc ------------------------------------------------------------ */
+
+/* The pids of pid's children as /proc lists them (at most max); how many,
+ * -1 if unreadable. */
+int	tu_children(pid_t pid, int *out, int max);
+/* The number after "key:" in /proc/PID/status (e.g. "Threads"), -1 if
+ * unreadable. */
+long	tu_proc_status(pid_t pid, const char *key);
+
+/* VmRSS of pid in KiB, -1 if unreadable. */
+long	tu_rss_kb(pid_t pid);
 
 /* ---- sockets ---------------------------------------------------------- */
 
@@ -184,6 +199,18 @@ const char *tu_driver_unavailable(int i);
 		    tu_driver_name(i), tu_why_); \
 		return; \
 	} \
+} while (0)
+
+/* Whether io_drivers[i] serves chat mode (fork and thread echo only). */
+bool	tu_driver_serves_chat(int i);
+/* A chat test meets a driver that serves echo only: say so on stderr and
+ * return true, so the test can return; the run shows every skip. */
+bool	tu_skip_unless_chat(int i, const char *test);
+
+/* Start of a chat-only loop test: skip (printed) for echo-only drivers. */
+#define TU_CHAT_ONLY(i) do { \
+	if (tu_skip_unless_chat((i), __func__)) \
+		return; \
 } while (0)
 
 /* ---- check conveniences ----------------------------------------------- */
