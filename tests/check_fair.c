@@ -506,10 +506,17 @@ START_TEST(test_max_memory)
 	    FR_MEM_BOUND_KB * 1024);
 	ck_assert_msg(strstr(tu_server_log(&s), "holds the most output") !=
 	    NULL, "no shedding logged:\n%s", tu_server_log(&s));
+#ifdef __SANITIZE_ADDRESS__
+	/* ASan keeps freed blocks in quarantine: RSS says nothing here; the
+	 * server's own count (outbuf_peak, above) is still checked. */
+	fprintf(stderr, "max-memory: RSS bound not checked under ASan (peak "
+	    "%ld KiB, %ld KiB over the start)\n", hwm, hwm - rss0);
+#else
 	ck_assert_msg(hwm - rss0 <= FR_MEM_BOUND_KB + FR_MEM_OVERHEAD_KB,
 	    "peak RSS %ld KiB, %ld KiB over the start: more than "
 	    "--max-memory (%d KiB) + %d KiB", hwm, hwm - rss0,
 	    FR_MEM_BOUND_KB, FR_MEM_OVERHEAD_KB);
+#endif
 	tu_close_all(stalled, FR_MEM_STALLED);
 	tu_close_all(readers, FR_MEM_READERS);
 	close(snd);
