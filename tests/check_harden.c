@@ -640,8 +640,12 @@ hd_wait_regulars(int fd, const char *drv)
  * loop can, most with a reset so the client side leaves no TIME_WAIT and
  * the ephemeral ports last, one in eight with a FIN.  Two clients per
  * server keep talking throughout, and each server's RSS must come back
- * to within 10% of what it was before the flood.
+ * to within 10% of what it was before the flood, or 512 kB, whichever is
+ * more: on a 2 MB process 10% is some fifty pages, which the allocator's
+ * arenas move by on their own, while a leak of even 100 bytes a
+ * connection over the flood's tens of thousands is megabytes.
  */
+#define HD_FLOOD_SLACK_KB(rss) ((rss) / 10 > 512 ? (rss) / 10 : 512)
 START_TEST(test_flood)
 {
 	enum { MAXD = 8 };
@@ -753,7 +757,7 @@ START_TEST(test_flood)
 		/* RSS settles back (polled, with a deadline). */
 		do {
 			rss1[d] = tu_rss_kb(s[d].pid);
-			if (rss1[d] <= rss0[d] + rss0[d] / 10)
+			if (rss1[d] <= rss0[d] + HD_FLOOD_SLACK_KB(rss0[d]))
 				break;
 			usleep(50 * 1000);
 		} while (tu_now_ms() < deadline);
@@ -763,7 +767,7 @@ START_TEST(test_flood)
 #ifndef __SANITIZE_ADDRESS__
 		/* ASan's quarantine keeps freed memory on purpose; there the
 		 * numbers are reported, not judged. */
-		ck_assert_msg(rss1[d] <= rss0[d] + rss0[d] / 10, "%s: RSS %ld "
+		ck_assert_msg(rss1[d] <= rss0[d] + HD_FLOOD_SLACK_KB(rss0[d]), "%s: RSS %ld "
 		    "kB before the flood, %ld kB after", tu_driver_name(drv[d]),
 		    rss0[d], rss1[d]);
 #endif
