@@ -127,7 +127,7 @@ LEAVE_GROUP = ["quit", "linetimeout", "idletimeout", "fin", "rst"]
 MEMORY_GROUP = ["broadcast", "churn"]
 ALL_CASES = ["burst", "flood"] + LEAVE_GROUP + MEMORY_GROUP + \
     ["lineclock", "fdlimit", "sigstorm"]
-DRIVERS = ["busy", "select", "poll", "epoll", "backoff"]
+DRIVERS = ["busy", "select", "poll", "epoll", "backoff", "sigio", "uring-poll"]
 
 RXBUF = bytearray(256 * 1024)   # every reader recv()s into this one buffer
 RXVIEW = memoryview(RXBUF)

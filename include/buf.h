@@ -31,6 +31,10 @@ int	 buf_append(struct buf *b, const void *p, size_t n);
 char	*buf_reserve(struct buf *b, size_t want, size_t *room);
 /* Record that n bytes were written into the space buf_reserve returned. */
 void	 buf_commit(struct buf *b, size_t n);
+/* What b->size would be after appending n bytes (b->size if no realloc is
+ * needed), without touching b: lets a caller that bounds the memory of
+ * many buffers together look before it grows one. */
+size_t	 buf_size_after(const struct buf *b, size_t n);
 /* Drop n bytes from the head. */
 void	 buf_consume(struct buf *b, size_t n);
 /* Release storage beyond keep bytes when the buffer is empty, so a burst

@@ -16,8 +16,32 @@ struct proto;
 struct stats;
 
 /* Work one client may do in one sweep, so a flooder cannot starve the
- * rest: bytes read per client per sweep. */
+ * rest: bytes read per client per sweep... */
 #define CLIENT_READ_BUDGET	(64 * 1024)
+/*
+ * ...and, because reading is cheap and what a line makes the server do is
+ * not, the work its lines cause: every byte queued to anyone (the fan-out:
+ * a relayed line costs its length times the room) plus CLIENT_LINE_COST
+ * per line framed, whatever it does.  The first line of a turn is always
+ * handled; once the sum reaches CLIENT_TURN_BUDGET the turn ends and the
+ * rest of the input waits, framed, for the client's next turn (and what
+ * is still in the kernel stays there: TCP slows the sender down).  So a
+ * flooder is slowed in proportion to its fan-out and everyone else gets a
+ * turn every sweep.  Measured with bench/attack.py (burst and flood into
+ * 1,000 listeners; README, "Limits"): 256 KiB keeps every sweep within a
+ * few ms (probe gaps <= 0.03 s) at the fewest send() calls per relayed
+ * byte; 64 KiB and 16 KiB were no fairer but cost the burst 3x and 8x the
+ * server CPU (one send() per receiver per sweep, for fewer bytes each).
+ */
+#ifndef CLIENT_TURN_BUDGET	/* -D for bench/attack.py's comparisons */
+#define CLIENT_TURN_BUDGET	(256 * 1024)
+#endif
+#define CLIENT_LINE_COST	64
+/* Bytes sent to one client per sweep.  Copying into socket buffers is the
+ * flush's real work: one 1 MB broadcast to 2,000 clients whose kernel
+ * buffers take most of it is 2 GB of copying, seconds in one sweep.  In
+ * slices of this size the others get their turn in between. */
+#define CLIENT_SEND_BUDGET	(64 * 1024)
 /* Bytes asked of one recv(): big enough to empty a loopback burst in a
  * few calls, small enough that the per-sweep budget is honoured.  Also the
  * size of the shared receive buffer. */
@@ -59,6 +83,8 @@ enum client_cause {
 	CLOSE_SHUTDOWN,		/* SIGINT/SIGTERM */
 	CLOSE_SHUTDOWN_TIMEOUT,	/* still there when the shutdown flush ended */
 	CLOSE_SLOW_READER,	/* output passed --max-outbuf */
+	CLOSE_MEMORY,		/* the most output while all passed --max-memory */
+	CLOSE_FD_LIMIT,		/* newest past a lowered open file limit */
 	CLOSE_OOM,		/* a buffer or table could not grow */
 	CLOSE_DRIVER_ERROR,	/* the driver refused an interest change */
 	CLOSE_RESET,		/* ECONNRESET / EPIPE */
@@ -90,6 +116,25 @@ struct client_ctx {
 					   here first */
 	struct client_list flush;	/* got output this sweep: try to send */
 	struct client_list reap;	/* CLOSING: free after the sweep */
+	struct client_list backlog;	/* input framed but not yet handled:
+					   turn again next sweep */
+	/* The owner's table of every client, for client_shed_output(), and
+	 * scratch room to sort it in. */
+	struct client **table;
+	const size_t *table_len;
+	struct client **scratch;
+	/* A sweep gives every client one turn, and the end-of-sweep flush
+	 * sends to each at most once: both are stamped with `round`, which
+	 * the loop bumps once per sweep (and once per tick). */
+	uint64_t round;
+	uint64_t queued;		/* bytes ever queued to anyone */
+	uint64_t turn_queued;		/* `queued` when this turn began */
+	size_t	turn_lines;		/* lines framed in this turn */
+	/* --max-memory: every output buffer's allocation, together (the
+	 * current value and peak are in stats).  See client_shed_output. */
+	size_t	max_memory;
+	bool	input_paused;		/* past the pause mark: nobody is read */
+	int64_t	paused_since_ms;	/* when input_paused was set */
 	size_t	partial_count;		/* clients holding an unfinished line */
 	size_t	draining_count;		/* DRAINING or LINGERING: timers armed */
 	uint64_t discarded;		/* input bytes dropped while lingering */
@@ -113,6 +158,11 @@ struct client {
 	bool	queued_flush;		/* in ctx->flush this sweep */
 	bool	queued_reap;		/* in ctx->reap */
 	bool	peer_eof;		/* recv() returned 0: no need to linger */
+	bool	backlogged;		/* c->in holds lines its turn ran out
+					   before */
+	bool	queued_backlog;		/* in ctx->backlog */
+	uint64_t turn_round;		/* ctx->round of its last turn */
+	uint64_t sent_round;		/* ctx->round of its last flush */
 	bool	held;			/* its protocol awaits an answer for it
 					   (a nick claim on the bus): no more
 					   input is read or handled until
@@ -150,13 +200,18 @@ const char *client_cause_text(enum client_cause cause);
 /* Readiness callbacks: the driver says when, these say what. */
 void	client_on_readable(struct client *c);
 void	client_on_writable(struct client *c);
-/* Once a second: lingering, drain, line and idle deadlines. */
-void	client_tick(struct client *c);
+/* Once a second: lingering, drain, line and idle deadlines.  true if one
+ * fired (the client drains or closes now). */
+bool	client_tick(struct client *c);
+/* The loop's pass over ctx->backlog: each client there takes its turn,
+ * unless it had one in this round already. */
+void	client_run_backlog(struct client_ctx *ctx);
 
 /* Stop handling c's input until client_resume (c->held): what was read
  * already waits in its input buffer. */
 void	client_hold(struct client *c);
-/* The answer came: handle the input that waited, then read again. */
+/* The answer came: the input that waited is handled in its next turn
+ * (the backlog), then it is read again. */
 void	client_resume(struct client *c);
 
 /* Queue bytes for the client; on overflow the client is marked closing
@@ -172,5 +227,30 @@ void	client_drain(struct client *c, enum client_cause cause);
 void	client_farewell(struct client *c, enum client_cause why);
 /* Something could not grow for c: log it, count it, close it. */
 void	client_out_of_memory(struct client *c, const char *what);
+
+/*
+ * --max-memory, the bound on every client's output buffers together
+ * (stats outbuf=, outbuf_peak=):
+ *  - at CLIENT_MEM_PAUSE of it nobody is read any more (input_paused):
+ *    the sources of fan-out stop, and the receivers drain;
+ *  - reading resumes below CLIENT_MEM_RESUME of it;
+ *  - an append that would pass the bound itself, or a pause that still
+ *    holds CLIENT_MEM_GRACE_MS later (the receivers are not draining),
+ *    disconnects the clients holding the most pending output, biggest
+ *    first, until the total is under the resume mark (CLOSE_MEMORY,
+ *    stats mem_closed).
+ * Fractions of max_memory, as numerator / 8.
+ */
+#define CLIENT_MEM_PAUSE	6	/* 3/4 */
+#define CLIENT_MEM_RESUME	4	/* 1/2 */
+/* How long a pause may last before the biggest holders go: long enough
+ * for readers to drain a burst, short enough that the room (nobody is
+ * read meanwhile) barely notices. */
+#define CLIENT_MEM_GRACE_MS	250
+void	client_shed_output(struct client_ctx *ctx, size_t target);
+/* After every sweep: the grace half of the rule above. */
+void	client_memory_tick(struct client_ctx *ctx);
+/* Bytes of output c holds (allocated), what the shedding sorts by. */
+size_t	client_outbuf(const struct client *c);
 
 #endif

@@ -18,6 +18,15 @@ struct client;
  * (with a log line) until it fits under it with SERVER_FD_RESERVE fds to
  * spare.  Before server_init. */
 void	listen_fit_fd_limit(struct config *cfg);
+/*
+ * The soft fd limit may be lowered while the server runs (prlimit --pid),
+ * under the number of fds the driver watches: poll() then fails with
+ * EINVAL on every call.  The newest clients past the limit (less
+ * SERVER_FD_RESERVE) are told "! server full" and closed, so the driver
+ * works again.  Admission needs no such cap: accept() fails with EMFILE,
+ * and listen_accept refuses, until fds free up or the limit returns.
+ */
+void	listen_shed_past_fd_limit(struct server *srv);
 /* The listener is readable: take up to LISTEN_ACCEPT_BATCH connections. */
 void	listen_accept(struct server *srv);
 /* Take over an already connected fd, as if accepted (tests use this with

@@ -6,6 +6,16 @@
 
 struct server;
 
+/* SIGUSR1 stats lines at most this often; requests in between are
+ * answered together, when the time comes. */
+#define LOOP_SIGNAL_STATS_MS	100
+/* Longest sleep between two failing wait() calls. */
+#define LOOP_WAIT_ERROR_MAX_MS	100
+/* Timeouts fired per pass: LOOP_TIMER_FANOUT / clients, at least
+ * LOOP_TIMERS_MIN (see loop_run_timers). */
+#define LOOP_TIMER_FANOUT	(512 * 1024)
+#define LOOP_TIMERS_MIN		16
+
 extern volatile sig_atomic_t loop_stop_requested;
 extern volatile sig_atomic_t loop_stats_requested;
 

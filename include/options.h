@@ -20,6 +20,7 @@ struct config {
 	long	max_clients;
 	size_t	max_line;
 	size_t	max_outbuf;
+	size_t	max_memory;		/* all output buffers together, 0 = off */
 	unsigned stats_interval;	/* seconds, 0 = off */
 	unsigned backoff_max_us;
 	unsigned spin_us;		/* adaptive: idle spin before sleeping */
@@ -36,6 +37,9 @@ struct config {
 	unsigned bus_ttl_ms;		/* --bus-ttl, in ms */
 	size_t	bus_max_outbuf;		/* --bus-max-outbuf */
 };
+
+/* --max-memory's default, unless --max-outbuf is bigger (then that). */
+#define OPTIONS_MAX_MEMORY	((size_t)256 << 20)
 
 enum options_result {
 	OPTIONS_RUN,		/* cfg is filled in: start the server */

@@ -61,6 +61,13 @@ struct server {
 	int64_t	start_ms;
 	int64_t	last_accept_warn_ms;
 	int64_t	accept_resume_ms;	/* listener paused after EMFILE, or 0 */
+	struct log_limit error_log;	/* the loop's and listener's errors */
+	unsigned wait_failures;		/* wait() failures in a row */
+	int64_t	signal_stats_ms;	/* the last SIGUSR1 stats line */
+	size_t	timer_next;		/* loop_run_timers: where it resumes */
+	bool	timers_pending;		/* ... and that it has to */
+	bool	paused_seen;		/* ctx.input_paused, as last synced */
+	uint64_t pauses_seen;		/* stats.mem_paused, as last synced */
 	/* Memory handed back after a burst of connections (loop.c). */
 	uint64_t churn_seen;		/* accepted + closed at the last tick */
 	uint64_t churn_trimmed;		/* accepted + closed at the last trim */

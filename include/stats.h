@@ -19,6 +19,14 @@ struct stats {
 	uint64_t pollnval;	/* poll driver: POLLNVAL seen (a bug) */
 	uint64_t timeouts;	/* idle or line timeouts fired */
 	uint64_t oom_closed;	/* closed because a buffer could not grow */
+	uint64_t sends;		/* send() calls to clients, EAGAIN included */
+	uint64_t turns_cut;	/* turns that ended with input left over */
+	uint64_t outbuf;	/* bytes all output buffers hold (allocated) */
+	uint64_t outbuf_peak;	/* its high-water mark */
+	uint64_t mem_paused;	/* times input stopped for --max-memory */
+	uint64_t mem_closed;	/* closed, biggest first, for --max-memory */
+	uint64_t fd_closed;	/* closed, newest first, for a lowered fd limit */
+	uint64_t wait_errors;	/* driver wait() failures other than EINTR */
 	uint64_t sigio_overflows; /* sigio: realtime queue overflowed (SIGIO) */
 	uint64_t spins;		/* adaptive: waits that did not sleep */
 	uint64_t wakeups;	/* adaptive: sleeps ended by a ready fd */

@@ -40,6 +40,29 @@ buf_head(const struct buf *b)
 	return b->data + b->start;
 }
 
+/* The block size buf_make_room() grows to for want live bytes. */
+static size_t
+buf_grow_size(const struct buf *b, size_t want)
+{
+	size_t size = b->size ? b->size : BUF_MIN_SIZE;
+
+	while (size < want)
+		size *= 2;
+	if (size > b->cap && want <= b->cap)
+		size = b->cap;
+	return size;
+}
+
+size_t
+buf_size_after(const struct buf *b, size_t n)
+{
+	size_t len = buf_len(b);
+
+	if (n == 0 || n > b->cap - len || b->size - len >= n)
+		return b->size;
+	return buf_grow_size(b, len + n);
+}
+
 /* Ensure room for n more bytes at the tail, moving or growing storage. */
 static int
 buf_make_room(struct buf *b, size_t n)
@@ -62,11 +85,7 @@ buf_make_room(struct buf *b, size_t n)
 		return 0;
 	}
 	want = len + n;
-	size = b->size ? b->size : BUF_MIN_SIZE;
-	while (size < want)
-		size *= 2;
-	if (size > b->cap && want <= b->cap)
-		size = b->cap;
+	size = buf_grow_size(b, want);
 	if (b->start > 0) {
 		memmove(b->data, b->data + b->start, len);
 		b->start = 0;

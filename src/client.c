@@ -40,6 +40,8 @@ static const struct {
 	[CLOSE_SHUTDOWN] = { "shutdown", true },
 	[CLOSE_SHUTDOWN_TIMEOUT] = { "shutdown timeout", true },
 	[CLOSE_SLOW_READER] = { "slow reader", true },
+	[CLOSE_MEMORY] = { "over --max-memory", true },
+	[CLOSE_FD_LIMIT] = { "over the open file limit", true },
 	[CLOSE_OOM] = { "out of memory", true },
 	[CLOSE_DRIVER_ERROR] = { "driver error", true },
 	[CLOSE_RESET] = { "reset", false },
@@ -57,6 +59,117 @@ static bool
 client_would_block(int err)
 {
 	return err == EAGAIN || err == EWOULDBLOCK;
+}
+
+/* ---- output memory (--max-memory) ------------------------------------- */
+
+size_t
+client_outbuf(const struct client *c)
+{
+	return c->out.size;
+}
+
+static size_t
+client_mem_mark(const struct client_ctx *ctx, unsigned eighths)
+{
+	return ctx->max_memory / 8 * eighths;
+}
+
+/* Every change to an output buffer's allocation comes through here, so
+ * stats->outbuf is the sum over all clients, and the pause follows it. */
+static void
+client_account(struct client *c, size_t size_before)
+{
+	struct client_ctx *ctx = c->ctx;
+	struct stats *st = ctx->stats;
+
+	st->outbuf += c->out.size;
+	st->outbuf -= size_before;
+	if (st->outbuf > st->outbuf_peak)
+		st->outbuf_peak = st->outbuf;
+	if (ctx->max_memory == 0)
+		return;
+	if (!ctx->input_paused &&
+	    st->outbuf >= client_mem_mark(ctx, CLIENT_MEM_PAUSE)) {
+		ctx->input_paused = true;
+		ctx->paused_since_ms = ctx->now_ms;
+		st->mem_paused++;
+		log_limited(&ctx->log, LOG_INFO, ctx->now_ms, "pending output "
+		    "%llu bytes, past 3/4 of --max-memory (%zu): not reading "
+		    "input until it is under half", (unsigned long long)
+		    st->outbuf, ctx->max_memory);
+	} else if (ctx->input_paused &&
+	    st->outbuf < client_mem_mark(ctx, CLIENT_MEM_RESUME)) {
+		ctx->input_paused = false;
+	}
+}
+
+/* The most pending output first; among equals the newest, which has
+ * the least invested (and the order is total, so it is stable). */
+static int
+client_cmp_outbuf(const void *a, const void *b)
+{
+	const struct client *x = *(struct client *const *)a;
+	const struct client *y = *(struct client *const *)b;
+
+	if (buf_len(&x->out) != buf_len(&y->out))
+		return buf_len(&x->out) < buf_len(&y->out) ? 1 : -1;
+	return x->serial < y->serial ? 1 : x->serial > y->serial ? -1 : 0;
+}
+
+static void client_send_some(struct client *c, size_t budget);
+
+void
+client_shed_output(struct client_ctx *ctx, size_t target)
+{
+	struct stats *st = ctx->stats;
+	size_t i, n = 0, size;
+
+	if (ctx->table == NULL || st->outbuf <= target)
+		return;
+	for (i = 0; i < *ctx->table_len; i++) {
+		struct client *c = ctx->table[i];
+
+		if (c->state == CLIENT_CLOSING || c->out.size == 0)
+			continue;
+		/* First the chance the end-of-sweep flush would give it (in
+		 * the middle of a broadcast everyone's output is still
+		 * unsent): what a reader takes now is not held against it.
+		 * One whose socket was full already is not asked again. */
+		if (buf_len(&c->out) > 0 && !(c->interest & IO_WRITE))
+			client_send_some(c, CLIENT_SEND_BUDGET);
+		if (c->state == CLIENT_CLOSING)
+			continue;
+		if (buf_len(&c->out) == 0) {
+			size = c->out.size;
+			buf_shrink(&c->out, CLIENT_OUT_KEEP);
+			client_account(c, size);
+		}
+		ctx->scratch[n++] = c;
+	}
+	qsort(ctx->scratch, n, sizeof(*ctx->scratch), client_cmp_outbuf);
+	for (i = 0; i < n && st->outbuf > target; i++) {
+		struct client *c = ctx->scratch[i];
+
+		if (c->state == CLIENT_CLOSING || buf_len(&c->out) == 0)
+			continue;
+		st->mem_closed++;
+		log_limited(&ctx->log, LOG_INFO, ctx->now_ms,
+		    "closing %s (fd %d): it holds the most output (%zu bytes) "
+		    "while all clients' output passed --max-memory (%zu)",
+		    c->nick, c->fd, buf_len(&c->out), ctx->max_memory);
+		client_close(c, CLOSE_MEMORY);
+	}
+}
+
+void
+client_memory_tick(struct client_ctx *ctx)
+{
+	/* Stopping the senders did not bring it down in time: the
+	 * receivers are not reading.  Those holding the most go. */
+	if (ctx->input_paused &&
+	    ctx->now_ms - ctx->paused_since_ms >= CLIENT_MEM_GRACE_MS)
+		client_shed_output(ctx, client_mem_mark(ctx, CLIENT_MEM_RESUME));
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
@@ -79,8 +192,9 @@ client_new(struct client_ctx *ctx, int fd, uint64_t serial,
 	snprintf(c->nick, sizeof(c->nick), "guest%llu",
 	    (unsigned long long)serial);
 	frame_init(&c->framer, ctx->max_line);
-	/* A held client (client_hold) keeps the rest of a read, whole
-	 * lines too: room for one more chunk than any one line needs. */
+	/* An unfinished line, plus one recv() worth of lines a turn had no
+	 * budget for, or that waited while the client was held (allocated
+	 * only when used). */
 	buf_init(&c->in, frame_buffer_size(ctx->max_line) + CLIENT_RECV_CHUNK);
 	buf_init(&c->out, ctx->max_outbuf);
 	return c;
@@ -109,6 +223,8 @@ client_discard_unread(struct client *c)
 void
 client_free(struct client *c)
 {
+	size_t size = c->out.size;
+
 	if (c->state == CLIENT_CLOSING && client_causes[c->cause].graceful)
 		client_discard_unread(c);
 	sysio.close(c->fd);
@@ -116,6 +232,7 @@ client_free(struct client *c)
 		c->ctx->partial_count--;
 	buf_free(&c->in);
 	buf_free(&c->out);
+	client_account(c, size);
 	free(c);
 }
 
@@ -134,8 +251,8 @@ client_interest(const struct client *c)
 
 	/* Backpressure: a client whose output is at the cap is not read
 	 * until it drains, so its memory stays bounded. */
-	if (c->state == CLIENT_OPEN && !c->held && !(c->proto->backpressure &&
-	    buf_len(&c->out) >= c->out.cap))
+	if (c->state == CLIENT_OPEN && !c->held && !c->ctx->input_paused &&
+	    !(c->proto->backpressure && buf_len(&c->out) >= c->out.cap))
 		want |= IO_READ;
 	if (c->state == CLIENT_LINGERING)
 		want |= IO_READ;	/* to see the peer's FIN */
@@ -190,6 +307,15 @@ client_close(struct client *c, enum client_cause cause)
 		c->ctx->draining_count--;
 	c->state = CLIENT_CLOSING;
 	c->cause = cause;
+	/* Nothing is sent after this: give its output memory back now, so
+	 * shedding for --max-memory takes effect in the middle of a
+	 * broadcast. */
+	if (c->out.size > 0) {
+		size_t size = c->out.size;
+
+		buf_free(&c->out);
+		client_account(c, size);
+	}
 	if (c->member && c->proto->on_closing != NULL)
 		c->proto->on_closing(c->proto_self, c);
 	if (!c->queued_reap) {
@@ -244,20 +370,26 @@ client_farewell(struct client *c, enum client_cause why)
 
 /* ---- output ------------------------------------------------------------- */
 
-/* send() pending output until it is gone or the socket is full.  Only
- * ever marks the client, so it is safe in the middle of a broadcast. */
+/* send() pending output until it is gone, the socket is full, or budget
+ * bytes went (the rest waits for the next sweep: see CLIENT_SEND_BUDGET).
+ * Only ever marks the client, so it is safe in the middle of a broadcast. */
 static void
-client_send(struct client *c)
+client_send_some(struct client *c, size_t budget)
 {
 	struct stats *stats = c->ctx->stats;
+	size_t want;
 	ssize_t n;
 
-	while (c->state != CLIENT_CLOSING && buf_len(&c->out) > 0) {
-		n = sysio.send(c->fd, buf_head(&c->out), buf_len(&c->out),
-		    MSG_NOSIGNAL);
+	c->sent_round = c->ctx->round;
+	while (c->state != CLIENT_CLOSING && buf_len(&c->out) > 0 &&
+	    budget > 0) {
+		want = buf_len(&c->out) < budget ? buf_len(&c->out) : budget;
+		stats->sends++;
+		n = sysio.send(c->fd, buf_head(&c->out), want, MSG_NOSIGNAL);
 		if (n > 0) {
 			buf_consume(&c->out, (size_t)n);
 			stats->bytes_out += (uint64_t)n;
+			budget -= (size_t)n;
 			continue;
 		}
 		if (n == -1 && client_would_block(errno)) {
@@ -272,13 +404,38 @@ client_send(struct client *c)
 	}
 }
 
+/*
+ * The end-of-sweep flush sends to each client at most once per round:
+ * output queued after its send (a "* nick left" from the next of a
+ * thousand leavers) waits for the next sweep, where the driver reports it
+ * writable, instead of costing one send() per notice per receiver.  So
+ * such a client only gets its write interest now.
+ */
 void
 client_queue_flush(struct client *c)
 {
-	if (!c->queued_flush) {
-		c->queued_flush = true;
-		client_push(&c->ctx->flush, c);
+	if (c->queued_flush)
+		return;
+	if (c->sent_round == c->ctx->round) {
+		client_sync_interest(c);
+		return;
 	}
+	c->queued_flush = true;
+	client_push(&c->ctx->flush, c);
+}
+
+/* Appending n bytes would take everyone's output past --max-memory: the
+ * biggest holders go first (c among them, if it is one). */
+static void
+client_check_memory(struct client *c, size_t n)
+{
+	struct client_ctx *ctx = c->ctx;
+	size_t grow = buf_size_after(&c->out, n) - c->out.size;
+
+	if (ctx->max_memory == 0 || grow == 0 ||
+	    ctx->stats->outbuf + grow <= ctx->max_memory)
+		return;
+	client_shed_output(ctx, client_mem_mark(ctx, CLIENT_MEM_RESUME));
 }
 
 int
@@ -286,8 +443,15 @@ client_queue(struct client *c, const void *p, size_t n)
 {
 	struct client_ctx *ctx = c->ctx;
 
+	size_t size;
+
 	if (c->state == CLIENT_CLOSING)
 		return -1;
+	client_check_memory(c, n);
+	if (c->state == CLIENT_CLOSING)
+		return -1;
+	ctx->queued += n;
+	size = c->out.size;
 	if (buf_append(&c->out, p, n) == 0)
 		goto queued;
 	/* The cap is on what the peer has not taken, not on what this sweep
@@ -295,12 +459,13 @@ client_queue(struct client *c, const void *p, size_t n)
 	 * to more than a MiB per reader before the end-of-sweep flush.  So
 	 * send what is pending before calling anyone slow. */
 	if (errno == ENOBUFS) {
-		client_send(c);
+		client_send_some(c, SIZE_MAX);
 		if (c->state == CLIENT_CLOSING)
 			return -1;
 		if (buf_append(&c->out, p, n) == 0)
 			goto queued;
 	}
+	client_account(c, size);
 	/* Never truncate, never drop silently: a client that cannot keep up
 	 * is disconnected instead. */
 	if (errno == ENOBUFS) {
@@ -314,6 +479,7 @@ client_queue(struct client *c, const void *p, size_t n)
 	}
 	return -1;
 queued:
+	client_account(c, size);
 	client_queue_flush(c);
 	return 0;
 }
@@ -321,11 +487,14 @@ queued:
 void
 client_on_writable(struct client *c)
 {
-	client_send(c);
+	client_send_some(c, CLIENT_SEND_BUDGET);
 	if (c->state == CLIENT_CLOSING)
 		return;
 	if (buf_len(&c->out) == 0) {
+		size_t size = c->out.size;
+
 		buf_shrink(&c->out, CLIENT_OUT_KEEP);
+		client_account(c, size);
 		if (c->state == CLIENT_DRAINING) {
 			client_finish(c);
 			return;
@@ -337,7 +506,9 @@ client_on_writable(struct client *c)
 /* ---- input -------------------------------------------------------------- */
 
 /* Track when the current unfinished line began, for --line-timeout.  A
- * trickle of bytes does not move the start: that is the slowloris defence. */
+ * trickle of bytes does not move the start: that is the slowloris defence.
+ * line_done: a line ended (an overlong one too), so whatever is buffered now
+ * began after it. */
 static void
 client_track_partial(struct client *c, bool line_done)
 {
@@ -355,8 +526,22 @@ client_track_partial(struct client *c, bool line_done)
 	}
 }
 
-/* Handle every complete line in data[0, len); returns the bytes used.
- * Stops early if a line ends the conversation (quit). */
+/* This turn has done its share (CLIENT_TURN_BUDGET), or nobody may be
+ * read at all (--max-memory).  The first line of a turn always goes. */
+static bool
+client_turn_spent(const struct client *c)
+{
+	const struct client_ctx *ctx = c->ctx;
+
+	if (ctx->input_paused)
+		return true;
+	return ctx->turn_lines > 0 && (ctx->queued - ctx->turn_queued) +
+	    ctx->turn_lines * CLIENT_LINE_COST >= CLIENT_TURN_BUDGET;
+}
+
+/* Handle complete lines in data[0, len) while the turn lasts; returns the
+ * bytes used.  Stops early if a line ends the conversation (quit), and
+ * sets c->backlogged if the turn ran out first. */
 static size_t
 client_frame(struct client *c, const char *data, size_t len, bool *line_done)
 {
@@ -365,74 +550,110 @@ client_frame(struct client *c, const char *data, size_t len, bool *line_done)
 	size_t used = 0;
 
 	while (c->state == CLIENT_OPEN && !c->held) {
+		if (used < len && client_turn_spent(c)) {
+			c->backlogged = true;
+			break;
+		}
 		st = frame_next(&c->framer, data + used, len - used, &fr);
 		if (st == FRAME_NEED_MORE)
 			break;
-		if (st == FRAME_LINE) {
+		c->ctx->turn_lines++;
+		if (st == FRAME_LINE)
 			c->proto->on_line(c->proto_self, c, fr.line, fr.len);
-			*line_done = true;
-		} else if (st == FRAME_TOO_LONG && c->proto->on_overlong) {
+		else if (st == FRAME_TOO_LONG && c->proto->on_overlong)
 			c->proto->on_overlong(c->proto_self, c);
-		}
 		used += fr.consumed;
+		/* Once the LF of an overlong line has gone by, the next
+		 * line's clock starts afresh, as after any line. */
+		if (!c->framer.discarding)
+			*line_done = true;
 	}
 	return used;
 }
 
+static void
+client_backlog_push(struct client *c)
+{
+	if (!c->queued_backlog) {
+		c->queued_backlog = true;
+		client_push(&c->ctx->backlog, c);
+	}
+}
+
+/* Frame what c->in holds, as far as the turn allows. */
+static void
+client_frame_buffered(struct client *c, bool *line_done)
+{
+	size_t used;
+
+	c->backlogged = false;
+	used = client_frame(c, buf_head(&c->in), buf_len(&c->in), line_done);
+	buf_consume(&c->in, used);
+}
+
+/* After framing: release an empty input buffer, restart the line clock,
+ * and if the turn ran out, come back next sweep. */
+static void
+client_after_frame(struct client *c, bool line_done)
+{
+	if (c->state != CLIENT_OPEN)
+		c->backlogged = false;
+	if (buf_len(&c->in) == 0) {
+		c->backlogged = false;
+		buf_shrink(&c->in, 0);
+	}
+	if (c->backlogged) {
+		c->ctx->stats->turns_cut++;
+		client_backlog_push(c);
+	}
+	client_track_partial(c, line_done);
+}
+
 /*
  * Input arrives in the shared receive buffer.  Whole lines are handled
- * straight from there; only an unfinished tail is copied into the client's
- * own input buffer, which is released again once the line is complete.
- * So a client that sends whole lines, or nothing, holds no input memory
- * at all: what keeps 10,000 idle clients cheap.
+ * straight from there; only what is left (an unfinished tail, or lines the
+ * turn had no budget for) is copied into the client's own input buffer,
+ * which is released again once it is empty.  So a client that sends whole
+ * lines, or nothing, holds no input memory at all: what keeps 10,000 idle
+ * clients cheap.  The input buffer holds at most an unfinished line plus
+ * one recv() (its cap): nothing is read while it holds a backlog.
  */
 static void
 client_feed_lines(struct client *c, const char *p, size_t n)
 {
 	bool line_done = false;
-	size_t used, take;
+	size_t used;
 
-	while (n > 0 && c->state == CLIENT_OPEN) {
-		if (buf_len(&c->in) == 0 || c->held) {
-			used = client_frame(c, p, n, &line_done);
-			p += used;
-			n -= used;
-			/* What is left is an unfinished line, which framing
-			 * guarantees fits the buffer's cap, or the rest of
-			 * this read if a line held the client, which the cap
-			 * has room for too. */
-			if (n > 0 && c->state == CLIENT_OPEN &&
-			    buf_append(&c->in, p, n) == -1)
-				goto oom;
-			break;
-		}
-		/* Finish the line already begun, as far as the cap allows. */
-		take = c->in.cap - buf_len(&c->in);
-		if (take > n)
-			take = n;
-		if (buf_append(&c->in, p, take) == -1)
+	if (buf_len(&c->in) == 0) {
+		used = client_frame(c, p, n, &line_done);
+		p += used;
+		n -= used;
+		if (n > 0 && c->state == CLIENT_OPEN &&
+		    buf_append(&c->in, p, n) == -1)
 			goto oom;
-		p += take;
-		n -= take;
-		used = client_frame(c, buf_head(&c->in), buf_len(&c->in),
-		    &line_done);
-		buf_consume(&c->in, used);
+	} else {
+		/* An unfinished line is buffered: finish it in place. */
+		if (buf_append(&c->in, p, n) == -1)
+			goto oom;
+		client_frame_buffered(c, &line_done);
 	}
-	if (buf_len(&c->in) == 0)
-		buf_shrink(&c->in, 0);
-	client_track_partial(c, line_done);
+	client_after_frame(c, line_done);
 	return;
 oom:
 	client_out_of_memory(c, "input");
 }
 
-/* The peer sent FIN: finish what it said, then flush and close. */
+/* The peer sent FIN: finish what it said, then flush and close.  Lines a
+ * turn had no budget for are handled first, over as many turns as they
+ * take; the EOF is seen again then (recv() keeps returning 0). */
 static void
 client_on_eof(struct client *c)
 {
 	struct frame fr;
 
 	c->peer_eof = true;
+	if (c->backlogged)
+		return;
 	if (c->proto->on_line != NULL && c->state == CLIENT_OPEN &&
 	    frame_finish(&c->framer, buf_head(&c->in), buf_len(&c->in), &fr) ==
 	    FRAME_LINE)
@@ -482,17 +703,15 @@ client_take(struct client *c, const char *p, size_t n)
 	return c->state != CLIENT_CLOSING;
 }
 
-void
-client_on_readable(struct client *c)
+/* Read up to the read budget, while the turn lasts. */
+static void
+client_read(struct client *c)
 {
 	size_t budget = CLIENT_READ_BUDGET, room, want;
 	ssize_t n;
 
-	if (c->state == CLIENT_LINGERING) {
-		client_linger_read(c);
-		return;
-	}
-	while (budget > 0 && c->state == CLIENT_OPEN && !c->held) {
+	while (budget > 0 && c->state == CLIENT_OPEN && !c->backlogged &&
+	    !c->held && !c->ctx->input_paused) {
 		/* Every recv lands in the shared receive buffer, so a client
 		 * that is polled but says nothing costs no buffer at all.  With
 		 * backpressure no more is read than the output buffer can
@@ -530,11 +749,41 @@ client_on_readable(struct client *c)
 		    CLOSE_RECV_ERROR);
 		return;
 	}
+}
+
+void
+client_on_readable(struct client *c)
+{
+	struct client_ctx *ctx = c->ctx;
+	bool line_done = false;
+
+	if (c->state == CLIENT_LINGERING) {
+		client_linger_read(c);
+		return;
+	}
+	/* One turn per round: the backlog pass and a readiness event in the
+	 * same sweep must not make it two. */
+	if (c->state != CLIENT_OPEN || c->held ||
+	    c->turn_round == ctx->round || ctx->input_paused)
+		return;
+	c->turn_round = ctx->round;
+	ctx->turn_queued = ctx->queued;
+	ctx->turn_lines = 0;
+	/* Lines held from the last turn go first; nothing new is read until
+	 * they are done, so what the sender has not been served yet stays
+	 * in the kernel, and TCP makes it wait. */
+	if (c->backlogged) {
+		client_frame_buffered(c, &line_done);
+		client_after_frame(c, line_done);
+		if (c->state == CLIENT_OPEN && !c->backlogged && c->peer_eof)
+			client_on_eof(c);
+	}
+	client_read(c);
 	/* A client with fresh output is looked at again by the end-of-sweep
 	 * flush, which settles its interest once: turning write interest on
 	 * here and off again there would cost epoll two epoll_ctl calls per
 	 * echoed message. */
-	if (!c->queued_flush)
+	if (!c->queued_flush && c->state != CLIENT_CLOSING)
 		client_sync_interest(c);
 }
 
@@ -548,26 +797,50 @@ client_hold(struct client *c)
 void
 client_resume(struct client *c)
 {
-	bool line_done = false;
-	size_t used;
-
 	if (!c->held)
 		return;
 	c->held = false;
 	if (c->state != CLIENT_OPEN)
 		return;
-	used = client_frame(c, buf_head(&c->in), buf_len(&c->in), &line_done);
-	buf_consume(&c->in, used);
-	if (buf_len(&c->in) == 0)
-		buf_shrink(&c->in, 0);
-	client_track_partial(c, line_done);
+	/* What waited is framed in its next turn, under the budget like
+	 * any other backlog (this may run inside someone else's turn). */
+	if (buf_len(&c->in) > 0) {
+		c->backlogged = true;
+		client_backlog_push(c);
+	}
 	if (!c->queued_flush)
 		client_sync_interest(c);
 }
 
+void
+client_run_backlog(struct client_ctx *ctx)
+{
+	struct client_list *bl = &ctx->backlog;
+	size_t i, n = bl->len, kept = 0;
+
+	/* Those queued while this pass runs (by their own turn) land behind
+	 * n; they and anyone who already had a turn wait for the next one. */
+	for (i = 0; i < n; i++) {
+		struct client *c = bl->items[i];
+
+		c->queued_backlog = false;
+		if (c->state != CLIENT_OPEN || !c->backlogged)
+			continue;
+		if (c->turn_round == ctx->round || ctx->input_paused) {
+			bl->items[kept++] = c;
+			c->queued_backlog = true;
+			continue;
+		}
+		client_on_readable(c);
+	}
+	memmove(bl->items + kept, bl->items + n,
+	    (bl->len - n) * sizeof(*bl->items));
+	bl->len = kept + (bl->len - n);
+}
+
 /* ---- timers ------------------------------------------------------------- */
 
-void
+bool
 client_tick(struct client *c)
 {
 	struct client_ctx *ctx = c->ctx;
@@ -577,37 +850,43 @@ client_tick(struct client *c)
 	switch (c->state) {
 	case CLIENT_LINGERING:
 		/* A lingering peer that never sends its FIN is cut off. */
-		if (now - c->drain_since_ms >= CLIENT_LINGER_MS)
-			client_close(c, c->cause);
-		return;
+		if (now - c->drain_since_ms < CLIENT_LINGER_MS)
+			return false;
+		client_close(c, c->cause);
+		return true;
 	case CLIENT_DRAINING:
 		/* A closing connection whose peer takes nothing (dead, or
 		 * never reads) would keep its output and its fd forever,
 		 * even after an idle or line timeout drained it: the flush is
 		 * bounded too.  Shutdown has its own deadline. */
 		if (ctx->shutting_down || now - c->drain_since_ms < ctx->drain_ms)
-			return;
+			return false;
 		ctx->stats->timeouts++;
 		log_limited(&ctx->log, LOG_INFO, now, "closing %s (fd %d): "
 		    "output not taken within %lld s (after %s)", c->nick, c->fd,
 		    (long long)(ctx->drain_ms / 1000),
 		    client_cause_text(c->cause));
 		client_close(c, CLOSE_DRAIN_TIMEOUT);
-		return;
+		return true;
 	case CLIENT_OPEN:
 		break;
 	case CLIENT_CLOSING:
-		return;
+		return false;
 	}
+	/* Input the server has not got round to (a backlog, or nobody is
+	 * read because of --max-memory) is not the client's silence. */
+	if (c->backlogged || c->held || ctx->input_paused)
+		return false;
 	if (ctx->line_ms > 0 && c->partial_since_ms != 0 &&
 	    now - c->partial_since_ms >= ctx->line_ms)
 		why = CLOSE_LINE_TIMEOUT;
 	else if (ctx->idle_ms > 0 && now - c->last_input_ms >= ctx->idle_ms)
 		why = CLOSE_IDLE_TIMEOUT;
 	else
-		return;
+		return false;
 	ctx->stats->timeouts++;
 	log_limited(&ctx->log, LOG_INFO, now, "closing %s (fd %d): %s",
 	    c->nick, c->fd, client_cause_text(why));
 	client_farewell(c, why);
+	return true;
 }

@@ -17,9 +17,11 @@
  *   50-60 us each and put a floor under the latency after a quiet spell.
  *   create() sets the slack to 1 ns (PR_SET_TIMERSLACK), so the naps are
  *   as long as asked; the loadgen does the same for its send schedule.
- * - nanosleep() is cut short by any signal (EINTR).  wait() then returns
- *   -1 with errno EINTR at once, so SIGTERM and SIGUSR1 are handled within
- *   one sweep; the remaining sleep is dropped, not resumed.
+ * - nanosleep() is cut short by any signal (EINTR).  wait() then sweeps
+ *   at once, as if the nap had ended, so SIGTERM and SIGUSR1 are handled
+ *   within one sweep and the remaining sleep is dropped, not resumed.  It
+ *   must not return EINTR without sweeping: under a signal storm every
+ *   call would nap, be cut short and return, and no sweep would ever run.
  * - No wake fd is needed: a sleep never exceeds --backoff-max-us.
  * - --backoff-max-us 0 turns the sleep off: the driver is then busy.
  */
@@ -113,9 +115,12 @@ io_backoff_wait(void *state, int timeout_ms, bool last_sweep_idle,
 	/* Only nap between whole sweeps, never in the middle of one. */
 	if (!last_sweep_idle)
 		st->sleep_us = 0;
-	else if (st->max_us > 0 && !io_sweep_pending(&st->sweep) &&
-	    io_backoff_nap(st) == -1)
-		return -1;
+	else if (st->max_us > 0 && !io_sweep_pending(&st->sweep))
+		(void)io_backoff_nap(st);
+	/* Sweep whether or not a signal cut the nap short: returning EINTR
+	 * instead would let a signal storm keep every sweep from happening
+	 * (the next call naps again).  The loop looks at the signal flags
+	 * after every sweep anyway. */
 	return io_sweep_fill(&st->sweep, fired, max_fired);
 }
 

@@ -39,6 +39,8 @@
 static volatile sig_atomic_t blocking_stop_requested;
 static volatile sig_atomic_t blocking_stats_requested;
 static volatile sig_atomic_t blocking_child_exited;
+/* SIGUSR1 stats lines at most this often (the loop's rule, loop.h). */
+#define BLOCKING_SIGNAL_STATS_MS	100
 
 static int64_t
 blocking_now_ms(void)
@@ -357,7 +359,7 @@ blocking_serve(const struct config *cfg, const struct blocking_model *model,
 	struct blocking_server bs;
 	char err[NET_ERR_LEN], name[NET_ADDR_LEN];
 	sigset_t during_wait;
-	int64_t next_stats = 0, now;
+	int64_t next_stats = 0, now, last_signal_stats = 0;
 	int timeout;
 
 	memset(&bs, 0, sizeof(bs));
@@ -376,11 +378,16 @@ blocking_serve(const struct config *cfg, const struct blocking_model *model,
 	if (cfg->stats_interval > 0)
 		next_stats = bs.start_ms + (int64_t)cfg->stats_interval * 1000;
 	while (!blocking_stop_requested) {
-		if (blocking_stats_requested) {
+		now = blocking_now_ms();
+		/* At most one SIGUSR1 line per BLOCKING_SIGNAL_STATS_MS: a
+		 * storm of them must not flood stderr.  The last request is
+		 * answered when the time comes. */
+		if (blocking_stats_requested &&
+		    now - last_signal_stats >= BLOCKING_SIGNAL_STATS_MS) {
 			blocking_stats_requested = 0;
+			last_signal_stats = now;
 			blocking_print_stats(&bs, "signal");
 		}
-		now = blocking_now_ms();
 		if (next_stats > 0 && now >= next_stats) {
 			blocking_print_stats(&bs, "periodic");
 			next_stats += (int64_t)cfg->stats_interval * 1000;
@@ -389,6 +396,9 @@ blocking_serve(const struct config *cfg, const struct blocking_model *model,
 				    (int64_t)cfg->stats_interval * 1000;
 		}
 		timeout = next_stats > 0 ? (int)(next_stats - now) : -1;
+		if (blocking_stats_requested && (timeout < 0 ||
+		    timeout > BLOCKING_SIGNAL_STATS_MS))
+			timeout = BLOCKING_SIGNAL_STATS_MS;
 		blocking_wait(&bs, &during_wait, timeout);
 	}
 	blocking_shutdown(&bs, &during_wait);

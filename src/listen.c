@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -38,6 +40,59 @@ listen_fit_fd_limit(struct config *cfg)
 	    "limit is %ld and %d fds are kept in reserve", cfg->max_clients,
 	    fit, limit, SERVER_FD_RESERVE);
 	cfg->max_clients = fit;
+}
+
+/* Newest first. */
+static int
+listen_cmp_newest(const void *a, const void *b)
+{
+	const struct client *x = *(struct client *const *)a;
+	const struct client *y = *(struct client *const *)b;
+
+	return x->serial < y->serial ? 1 : x->serial > y->serial ? -1 : 0;
+}
+
+/* Tell the newest clients past cap that the server is full and close
+ * them: their fds must go now, not after a flush. */
+static void
+listen_shed_newest(struct server *srv, long cap)
+{
+	const char *refusal = srv->proto->refusal;
+	struct client **v = srv->ctx.scratch;
+	size_t i, n = 0, open = 0;
+
+	for (i = 0; i < srv->nclients; i++)
+		if (srv->clients[i]->state != CLIENT_CLOSING)
+			v[n++] = srv->clients[i];
+	if (n <= (size_t)cap)
+		return;
+	qsort(v, n, sizeof(*v), listen_cmp_newest);
+	for (i = 0; i < n && n - open > (size_t)cap; i++, open++) {
+		if (refusal != NULL)
+			(void)!sysio.send(v[i]->fd, refusal, strlen(refusal),
+			    MSG_NOSIGNAL | MSG_DONTWAIT);
+		srv->stats.fd_closed++;
+		client_close(v[i], CLOSE_FD_LIMIT);
+	}
+	log_limited(&srv->error_log, LOG_WARN, srv->ctx.now_ms,
+	    "the open file limit was lowered under what the %s driver "
+	    "watches: closed the %zu newest clients, %ld stay",
+	    srv->io->name, open, cap);
+}
+
+void
+listen_shed_past_fd_limit(struct server *srv)
+{
+	struct rlimit rl;
+	long cap;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur > LONG_MAX)
+		return;
+	cap = (long)rl.rlim_cur - SERVER_FD_RESERVE;
+	if (cap < 1)
+		cap = 1;
+	listen_shed_newest(srv, cap);
 }
 
 /* At most once a second, sharing one clock: a connect storm against a full
@@ -147,7 +202,8 @@ listen_resume(struct server *srv)
 		srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (srv->io->modify(srv->io_state, srv->listen_fd, 0,
 	    IO_READ | IO_LISTENER) == -1) {
-		log_warn("cannot watch the listener again: %s", strerror(errno));
+		log_limited(&srv->error_log, LOG_WARN, srv->ctx.now_ms,
+		    "cannot watch the listener again: %s", strerror(errno));
 		srv->accept_resume_ms = srv->ctx.now_ms + LISTEN_PAUSE_MS;
 	}
 }

@@ -14,6 +14,7 @@
  * only ever freed there, after every walk over them is done.
  */
 #include <errno.h>
+#include <time.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -33,6 +34,9 @@
 volatile sig_atomic_t loop_stop_requested;
 volatile sig_atomic_t loop_stats_requested;
 static int loop_wake_fd = -1;
+/* The signals the loop handles, held back during a non-blocking driver's
+ * sweep (loop_sweep). */
+static sigset_t loop_signals;
 
 /* ---- signals ------------------------------------------------------------ */
 
@@ -58,6 +62,10 @@ loop_install_signals(struct server *srv)
 	struct sigaction sa;
 
 	loop_wake_fd = srv->wake_wr;
+	sigemptyset(&loop_signals);
+	sigaddset(&loop_signals, SIGINT);
+	sigaddset(&loop_signals, SIGTERM);
+	sigaddset(&loop_signals, SIGUSR1);
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	/* No SA_RESTART: a blocking wait should return and look at the flags. */
@@ -81,51 +89,77 @@ loop_drain_wake_pipe(struct server *srv)
 
 /* ---- flush and reap ----------------------------------------------------- */
 
-/* Send what this sweep queued, instead of waiting a whole sweep (or a
+/*
+ * Send what this sweep queued, instead of waiting a whole sweep (or a
  * writability event) for it: the same for every driver, so latency
- * compares fairly. */
+ * compares fairly.
+ *
+ * In order, first queued first, and each client at most once per round
+ * (client_queue_flush): when a thousand clients leave in one sweep, each
+ * leaver's "* nick left" lands in the others' buffers while the leavers
+ * are still being flushed, and every other client then gets all of them
+ * in one send() at the end of the walk, not one send() per notice.
+ * Output that arrives after a client's send waits for the next sweep.
+ * The walk is by index because flushing queues more (a client that
+ * finishes lingers and its notice goes to the others); a client is on
+ * the list at most once per round, so it never outgrows its slots.
+ */
 static void
 loop_flush(struct server *srv)
 {
 	struct client_list *flush = &srv->ctx.flush;
+	size_t i;
 
-	/* A stack, not a walk by index: flushing can queue more output (a
-	 * client that finishes lingers, and its "left" notice goes to the
-	 * others), and a client already flushed may come back.  Popping
-	 * first means each client is on the list at most once, so it never
-	 * outgrows its max_clients slots. */
-	while (flush->len > 0) {
-		struct client *c = flush->items[--flush->len];
+	for (i = 0; i < flush->len; i++) {
+		struct client *c = flush->items[i];
 
 		c->queued_flush = false;
-		if (c->state != CLIENT_CLOSING && buf_len(&c->out) > 0)
+		/* A client with write interest is waiting for the driver to
+		 * say its socket has room (its last send() stopped short):
+		 * trying now would only fail again.  A thousand stalled
+		 * readers would otherwise cost a thousand failed send()
+		 * calls every sweep. */
+		if (c->state != CLIENT_CLOSING && buf_len(&c->out) > 0 &&
+		    c->sent_round != srv->ctx.round &&
+		    !(c->interest & IO_WRITE))
 			client_on_writable(c);
 		else
 			client_sync_interest(c);
+		c->sent_round = srv->ctx.round;
 	}
+	flush->len = 0;
+}
+
+/* Take c off a list it may be on (swap-remove). */
+static void
+loop_unlist(struct client_list *l, const struct client *c)
+{
+	size_t j;
+
+	for (j = 0; j < l->len; j++)
+		if (l->items[j] == c) {
+			l->items[j] = l->items[--l->len];
+			return;
+		}
 }
 
 /* Take c out of every table: the driver, the client table (swap-remove:
- * order is not part of the protocol), the fd map, the flush list. */
+ * order is not part of the protocol), the fd map, the flush and backlog
+ * lists. */
 static void
 loop_forget(struct server *srv, struct client *c)
 {
-	struct client_list *flush = &srv->ctx.flush;
 	struct client *last = srv->clients[--srv->nclients];
-	size_t j;
 
 	if (c->interest != 0)
 		(void)srv->io->modify(srv->io_state, c->fd, c->interest, 0);
 	srv->clients[c->slot] = last;
 	last->slot = c->slot;
 	srv->by_fd[c->fd] = NULL;
-	if (!c->queued_flush)
-		return;
-	for (j = 0; j < flush->len; j++)
-		if (flush->items[j] == c) {
-			flush->items[j] = flush->items[--flush->len];
-			break;
-		}
+	if (c->queued_flush)
+		loop_unlist(&srv->ctx.flush, c);
+	if (c->queued_backlog)
+		loop_unlist(&srv->ctx.backlog, c);
 }
 
 /* A client is freed here and only here, after the sweep, so nothing that
@@ -152,6 +186,24 @@ loop_reap(struct server *srv)
 	reap->len = 0;
 }
 
+/* --max-memory paused or resumed input: every client's read interest
+ * changes at once (rare: the pause and resume marks are far apart).  A
+ * pause that began and ended since the last look counts too: clients
+ * whose interest was settled meanwhile lost their read interest. */
+static void
+loop_sync_pause(struct server *srv)
+{
+	size_t i;
+
+	if (srv->ctx.input_paused == srv->paused_seen &&
+	    srv->stats.mem_paused == srv->pauses_seen)
+		return;
+	srv->paused_seen = srv->ctx.input_paused;
+	srv->pauses_seen = srv->stats.mem_paused;
+	for (i = 0; i < srv->nclients; i++)
+		client_sync_interest(srv->clients[i]);
+}
+
 /* What the sweep published goes to Redis now, not a sweep later, and
  * before the local clients' output: no node's client sees a line (or a
  * welcome) before the other nodes could. */
@@ -165,6 +217,8 @@ loop_flush_bus(struct server *srv)
 void
 loop_settle(struct server *srv)
 {
+	/* One round: each client is sent to at most once (loop_flush). */
+	srv->ctx.round++;
 	/* Flushing can close clients and reaping can queue output (left
 	 * notices), so go until both lists are empty. */
 	while (srv->ctx.flush.len > 0 || srv->ctx.reap.len > 0) {
@@ -173,6 +227,7 @@ loop_settle(struct server *srv)
 		loop_reap(srv);
 	}
 	loop_flush_bus(srv);
+	loop_sync_pause(srv);
 }
 
 /* ---- one sweep ---------------------------------------------------------- */
@@ -185,7 +240,37 @@ loop_work_done(const struct server *srv)
 	const struct stats *s = &srv->stats;
 
 	return s->accepted + s->closed + s->bytes_in + s->bytes_out +
-	    srv->ctx.discarded;
+	    s->lines + srv->ctx.discarded;
+}
+
+/*
+ * The driver's wait() failed with something other than EINTR.  Such an
+ * error tends to repeat on every call (poll() says EINVAL on every call
+ * once the fd limit was lowered under the number of fds it watches), so:
+ * the log line is rate-limited, connections past the fd limit are shed
+ * (listen_shed_past_fd_limit), and a second failure in a row makes the
+ * loop sleep before it tries again, doubling up to LOOP_WAIT_ERROR_MAX_MS,
+ * so that no error turns into a hot loop.
+ */
+static void
+loop_wait_failed(struct server *srv, int err)
+{
+	struct timespec ts;
+	unsigned ms;
+
+	srv->stats.wait_errors++;
+	log_limited(&srv->error_log, LOG_WARN, srv->ctx.now_ms,
+	    "%s wait: %s", srv->io->name, strerror(err));
+	listen_shed_past_fd_limit(srv);
+	if (srv->wait_failures++ == 0)
+		return;
+	ms = srv->wait_failures < 8 ? 1u << srv->wait_failures :
+	    LOOP_WAIT_ERROR_MAX_MS;
+	if (ms > LOOP_WAIT_ERROR_MAX_MS)
+		ms = LOOP_WAIT_ERROR_MAX_MS;
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)ms * 1000000L;
+	(void)nanosleep(&ts, NULL);
 }
 
 static void
@@ -230,12 +315,33 @@ loop_sweep(struct server *srv, int timeout_ms)
 		listen_resume(srv);
 	if (n == -1) {
 		if (errno != EINTR)
-			log_warn("%s wait: %s", srv->io->name, strerror(errno));
+			loop_wait_failed(srv, errno);
 		n = 0;
-	}
+	} else
+		srv->wait_failures = 0;
+	/*
+	 * A driver that never sleeps makes a system call per client per
+	 * sweep, and a signal handler runs on the way out of any of them
+	 * when a signal is pending: under a SIGUSR1 storm that is one
+	 * handler per system call, and the sweep crawls.  So its sweeps run
+	 * with the loop's signals held back, and whatever arrived meanwhile
+	 * is handled once, when they are let through.  (A driver that sleeps
+	 * needs its signals to cut the sleep short, and makes few calls.)
+	 */
+	if (!srv->io->blocks)
+		(void)sigprocmask(SIG_BLOCK, &loop_signals, NULL);
 	for (i = 0; i < n; i++)
 		loop_dispatch(srv, &srv->fired[i]);
+	/* Clients whose last turn ran out of budget take the next one now,
+	 * whether or not the kernel has more for them. */
+	client_run_backlog(&srv->ctx);
 	loop_settle(srv);
+	if (!srv->io->blocks)
+		(void)sigprocmask(SIG_UNBLOCK, &loop_signals, NULL);
+	client_memory_tick(&srv->ctx);
+	if (srv->ctx.input_paused != srv->paused_seen ||
+	    srv->stats.mem_paused != srv->pauses_seen)
+		loop_settle(srv);	/* settles the interests */
 	return n;
 }
 
@@ -277,17 +383,40 @@ loop_timers_armed(const struct server *srv)
 	    (srv->cfg.line_timeout > 0 && srv->ctx.partial_count > 0);
 }
 
+/*
+ * Every client's deadlines, from where the last pass stopped.  A pass
+ * fires at most LOOP_TIMER_FANOUT / clients timeouts (at least
+ * LOOP_TIMERS_MIN): each one that fires makes its client say goodbye and
+ * leave, and its "* nick left" goes to everyone, so a thousand timers
+ * firing in one tick are spread over a few sweeps, each flushed once per
+ * receiver.  The walk resumes at the next sweep; clients reaped meanwhile
+ * move in the table (swap-remove), so one may be looked at twice or
+ * missed until the next tick, a second later.
+ */
+static void
+loop_run_timers(struct server *srv)
+{
+	size_t fired = 0, limit = LOOP_TIMER_FANOUT / (srv->nclients + 1);
+
+	if (limit < LOOP_TIMERS_MIN)
+		limit = LOOP_TIMERS_MIN;
+	while (srv->timer_next < srv->nclients)
+		if (client_tick(srv->clients[srv->timer_next++]) &&
+		    ++fired >= limit)
+			break;
+	srv->timers_pending = srv->timer_next < srv->nclients;
+	loop_settle(srv);
+}
+
 void
 loop_tick(struct server *srv)
 {
-	size_t i;
-
 	if (srv->cfg.idle_timeout > 0 || srv->ctx.partial_count > 0 ||
 	    srv->ctx.draining_count > 0) {
-		for (i = 0; i < srv->nclients; i++)
-			client_tick(srv->clients[i]);
+		srv->timer_next = 0;
+		loop_run_timers(srv);
+	} else
 		loop_settle(srv);
-	}
 	if (srv->bus_room != NULL) {	/* heartbeat, silent nodes, retries */
 		room_bus_tick(srv->bus_room);
 		loop_settle(srv);
@@ -308,6 +437,25 @@ loop_next_timeout(struct server *srv)
 	if (srv->accept_resume_ms > 0 &&
 	    (next == -1 || srv->accept_resume_ms < next))
 		next = srv->accept_resume_ms;
+	/* A stats request held back by the rate limit. */
+	if (loop_stats_requested) {
+		int64_t at = srv->signal_stats_ms + LOOP_SIGNAL_STATS_MS;
+
+		if (next == -1 || at < next)
+			next = at;
+	}
+	/* A --max-memory pause ends, one way or the other, after its
+	 * grace (client_memory_tick). */
+	if (srv->ctx.input_paused) {
+		int64_t at = srv->ctx.paused_since_ms + CLIENT_MEM_GRACE_MS;
+
+		if (next == -1 || at < next)
+			next = at;
+	}
+	/* Work left over for the next sweep: do not sleep on it. */
+	if (srv->timers_pending ||
+	    (srv->ctx.backlog.len > 0 && !srv->ctx.input_paused))
+		next = srv->ctx.now_ms;
 	/* A blocking driver wakes for the tick while timeouts are armed or
 	 * a trim is still due (loop_trim). */
 	if (((srv->nclients > 0 && loop_timers_armed(srv)) ||
@@ -360,6 +508,7 @@ loop_run(struct server *srv)
 	size_t i;
 
 	srv->next_tick_ms = srv->ctx.now_ms + 1000;
+	srv->signal_stats_ms = srv->ctx.now_ms - LOOP_SIGNAL_STATS_MS;
 	for (;;) {
 		if (loop_stop_requested && !srv->ctx.shutting_down) {
 			server_begin_shutdown(srv);
@@ -368,16 +517,26 @@ loop_run(struct server *srv)
 		if (srv->ctx.shutting_down && (srv->nclients == 0 ||
 		    srv->ctx.now_ms >= srv->shutdown_deadline_ms))
 			break;
-		if (loop_stats_requested) {
+		/* SIGUSR1: at most one line per LOOP_SIGNAL_STATS_MS, so a
+		 * storm of them cannot flood stderr; the last request is
+		 * always answered. */
+		if (loop_stats_requested && srv->ctx.now_ms -
+		    srv->signal_stats_ms >= LOOP_SIGNAL_STATS_MS) {
 			loop_stats_requested = 0;
+			srv->signal_stats_ms = srv->ctx.now_ms;
 			loop_print_stats(srv, "signal");
 		}
 		if (srv->next_stats_ms > 0 && srv->ctx.now_ms >= srv->next_stats_ms)
 			loop_periodic_stats(srv);
 		if (srv->ctx.now_ms >= srv->next_tick_ms) {
+			/* Input first, then timers: after a stall, whatever
+			 * the clients sent meanwhile is read before anyone is
+			 * timed out for silence. */
+			loop_sweep(srv, 0);
 			srv->next_tick_ms = srv->ctx.now_ms + 1000;
 			loop_tick(srv);
-		}
+		} else if (srv->timers_pending)
+			loop_run_timers(srv);
 		loop_sweep(srv, loop_next_timeout(srv));
 	}
 	/* Whoever did not drain in time is cut off now. */

@@ -1,5 +1,6 @@
 /* options.c - the command line: getopt_long into a struct config. */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +15,7 @@ enum {
 	OPT_MAX_CLIENTS = 256,
 	OPT_MAX_LINE,
 	OPT_MAX_OUTBUF,
+	OPT_MAX_MEMORY,
 	OPT_STATS_INTERVAL,
 	OPT_BACKOFF_MAX_US,
 	OPT_IDLE_TIMEOUT,
@@ -33,6 +35,7 @@ static const struct option options_long[] = {
 	{ "max-clients",	required_argument, NULL, OPT_MAX_CLIENTS },
 	{ "max-line",		required_argument, NULL, OPT_MAX_LINE },
 	{ "max-outbuf",		required_argument, NULL, OPT_MAX_OUTBUF },
+	{ "max-memory",		required_argument, NULL, OPT_MAX_MEMORY },
 	{ "stats-interval",	required_argument, NULL, OPT_STATS_INTERVAL },
 	{ "backoff-max-us",	required_argument, NULL, OPT_BACKOFF_MAX_US },
 	{ "idle-timeout",	required_argument, NULL, OPT_IDLE_TIMEOUT },
@@ -61,6 +64,7 @@ options_defaults(struct config *cfg)
 	cfg->max_clients = 10000;
 	cfg->max_line = 4096;
 	cfg->max_outbuf = 1024 * 1024;
+	cfg->max_memory = OPTIONS_MAX_MEMORY;
 	cfg->stats_interval = 0;
 	cfg->backoff_max_us = 1000;
 	cfg->spin_us = 25;		/* README: "Choosing --spin-us" */
@@ -82,6 +86,7 @@ options_usage(FILE *out)
 	fprintf(out,
 	    "usage: pollserv [-l addr] [-m chat|echo] [-i driver] [--max-clients n]\n"
 	    "                [--max-line bytes] [--max-outbuf bytes]\n"
+	    "                [--max-memory bytes]\n"
 	    "                [--stats-interval s] [--backoff-max-us us]\n"
 	    "                [--idle-timeout s] [--line-timeout s]\n"
 	    "                [--spin-us us] [--spin epoll|busy] [--workers n]\n"
@@ -99,6 +104,8 @@ options_usage(FILE *out)
 	    "      --max-clients N     connected clients at most (default 10000)\n"
 	    "      --max-line N        longest chat line, without LF (default 4096)\n"
 	    "      --max-outbuf N      pending output per client (default 1M)\n"
+	    "      --max-memory N      pending output of all clients together,\n"
+	    "                          0 = off (default 256M, or --max-outbuf if more)\n"
 	    "      --stats-interval S  stats line every S seconds, 0 = off (default 0)\n"
 	    "      --backoff-max-us N  backoff driver's longest idle sleep (default 1000)\n"
 	    "      --idle-timeout S    close clients silent for S seconds, 0 = off\n"
@@ -198,6 +205,7 @@ options_parse(int argc, char **argv, struct config *cfg, char *err,
 	unsigned long n;
 	size_t size;
 	int ch, verbosity = LOG_INFO;
+	bool memory_set = false;
 
 	options_defaults(cfg);
 	optind = 0;		/* GNU: full reset, so tests can parse again */
@@ -243,6 +251,13 @@ options_parse(int argc, char **argv, struct config *cfg, char *err,
 				return options_error(err, errlen,
 				    "--max-outbuf: '%s' is not 1 to 1G", optarg);
 			cfg->max_outbuf = size;
+			break;
+		case OPT_MAX_MEMORY:
+			if (parse_size(optarg, 0, (size_t)1 << 40, &size) == -1)
+				return options_error(err, errlen,
+				    "--max-memory: '%s' is not 0 to 1T", optarg);
+			cfg->max_memory = size;
+			memory_set = true;
 			break;
 		case OPT_STATS_INTERVAL:
 			if (parse_ulong(optarg, 0, 86400, &n) == -1)
@@ -341,6 +356,13 @@ options_parse(int argc, char **argv, struct config *cfg, char *err,
 		    "--max-outbuf (%zu) must be at least %d and at least "
 		    "--max-line + %d in chat mode", cfg->max_outbuf,
 		    CHAT_REPLY_MAX, CHAT_RELAY_EXTRA);
+	/* One client must be able to fill its own buffer. */
+	if (!memory_set && cfg->max_memory < cfg->max_outbuf)
+		cfg->max_memory = cfg->max_outbuf;
+	if (cfg->max_memory != 0 && cfg->max_memory < cfg->max_outbuf)
+		return options_error(err, errlen,
+		    "--max-memory (%zu) must be 0 or at least --max-outbuf "
+		    "(%zu)", cfg->max_memory, cfg->max_outbuf);
 	/* Separate chat processes would be separate rooms. */
 	if (cfg->mode == MODE_CHAT && cfg->workers > 1 && !cfg->bus)
 		return options_error(err, errlen, "--workers %u in chat mode "

@@ -65,6 +65,13 @@ server_init_ctx(struct server *srv, size_t n)
 	ctx->rxbuf = malloc(CLIENT_RECV_CHUNK);
 	ctx->flush.items = calloc(n, sizeof(*ctx->flush.items));
 	ctx->reap.items = calloc(n, sizeof(*ctx->reap.items));
+	ctx->backlog.items = calloc(n, sizeof(*ctx->backlog.items));
+	ctx->scratch = calloc(n, sizeof(*ctx->scratch));
+	ctx->table = srv->clients;
+	ctx->table_len = &srv->nclients;
+	ctx->max_memory = srv->cfg.max_memory;
+	/* Round 0 is "never": a new client has had no turn and no send. */
+	ctx->round = 1;
 	ctx->max_line = srv->cfg.max_line;
 	ctx->max_outbuf = srv->cfg.max_outbuf;
 	ctx->idle_ms = (int64_t)srv->cfg.idle_timeout * 1000;
@@ -134,7 +141,8 @@ server_init(struct server *srv, const struct config *cfg, char *err,
 		srv->proto = &echo_proto;
 	}
 	if (!srv->clients || !srv->by_fd || !srv->fired || !srv->ctx.rxbuf ||
-	    !srv->ctx.flush.items || !srv->ctx.reap.items) {
+	    !srv->ctx.flush.items || !srv->ctx.reap.items ||
+	    !srv->ctx.backlog.items || !srv->ctx.scratch) {
 		snprintf(err, errlen, "out of memory for %ld clients",
 		    srv->cfg.max_clients);
 		goto fail;
@@ -212,12 +220,16 @@ server_free(struct server *srv)
 	free(srv->ctx.rxbuf);
 	free(srv->ctx.flush.items);
 	free(srv->ctx.reap.items);
+	free(srv->ctx.backlog.items);
+	free(srv->ctx.scratch);
 	if (srv->proto == &room_proto || srv->proto == &room_bus_proto)
 		room_free(&srv->room);
 	srv->clients = srv->by_fd = NULL;
 	srv->fired = NULL;
 	srv->ctx.rxbuf = NULL;
 	srv->ctx.flush.items = srv->ctx.reap.items = NULL;
+	srv->ctx.backlog.items = srv->ctx.scratch = NULL;
+	srv->ctx.table = NULL;
 	srv->proto_self = NULL;
 }
 

@@ -34,12 +34,17 @@ stats_format_usage(const struct stats *s, size_t clients,
 	    " closed=%" PRIu64 " slow_closed=%" PRIu64 " bytes_in=%" PRIu64
 	    " bytes_out=%" PRIu64 " lines=%" PRIu64 " sweeps=%" PRIu64
 	    " wouldblock=%" PRIu64 " sleeps=%" PRIu64 " pollnval=%" PRIu64
-	    " timeouts=%" PRIu64 " oom_closed=%" PRIu64
-	    " sigio_overflows=%" PRIu64 " spins=%" PRIu64 " wakeups=%" PRIu64
+	    " timeouts=%" PRIu64 " oom_closed=%" PRIu64 " sends=%" PRIu64
+	    " turns_cut=%" PRIu64 " outbuf=%" PRIu64 " outbuf_peak=%" PRIu64
+	    " mem_paused=%" PRIu64 " mem_closed=%" PRIu64 " fd_closed=%" PRIu64
+	    " wait_errors=%" PRIu64 " sigio_overflows=%" PRIu64
+	    " spins=%" PRIu64 " wakeups=%" PRIu64
 	    " cpu_user=%.3f cpu_sys=%.3f",
 	    clients, s->accepted, s->rejected, s->closed, s->slow_closed,
 	    s->bytes_in, s->bytes_out, s->lines, s->sweeps, s->wouldblock,
-	    s->sleeps, s->pollnval, s->timeouts, s->oom_closed,
-	    s->sigio_overflows, s->spins, s->wakeups,
+	    s->sleeps, s->pollnval, s->timeouts, s->oom_closed, s->sends,
+	    s->turns_cut, s->outbuf, s->outbuf_peak, s->mem_paused,
+	    s->mem_closed, s->fd_closed, s->wait_errors, s->sigio_overflows,
+	    s->spins, s->wakeups,
 	    stats_seconds(ru->ru_utime), stats_seconds(ru->ru_stime));
 }

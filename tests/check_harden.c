@@ -78,33 +78,6 @@ hd_final_stat(struct tu_server *s, const char *key)
 	return v;
 }
 
-/* SIGUSR1, wait for the new "stats event=signal" line, return key=N
- * from it (-1 if it never came). */
-static long long
-hd_signal_stat(struct tu_server *s, const char *key)
-{
-	int before = tu_server_log_count(s, "stats event=signal");
-	int64_t deadline = tu_now_ms() + TU_WAIT;
-	const char *log, *line, *p;
-	char needle[64];
-
-	if (kill(s->pid, SIGUSR1) == -1)
-		return -1;
-	while (tu_server_log_count(s, "stats event=signal") == before) {
-		if (tu_now_ms() >= deadline)
-			return -1;
-		usleep(10 * 1000);
-	}
-	log = tu_server_log(s);
-	line = log;
-	while ((p = strstr(line, "stats event=signal")) != NULL)
-		line = p + 1;
-	snprintf(needle, sizeof(needle), " %s=", key);
-	if ((p = strstr(line, needle)) == NULL)
-		return -1;
-	return strtoll(p + strlen(needle), NULL, 10);
-}
-
 /* Stop with SIGTERM: must exit 0 with a final stats line. */
 static void
 hd_stop_clean(struct tu_server *s)
@@ -301,7 +274,7 @@ START_TEST(test_drain_timeout)
 		usleep(200 * 1000);	/* the talker's pace */
 	}
 	/* Gone: only the other one is left, and it still echoes. */
-	ck_assert_int_eq(hd_signal_stat(&s, "clients"), 1);
+	ck_assert_int_eq(tu_signal_stat(&s, "clients"), 1);
 	TU_OK(tu_send_all(fine, "pong", 4));
 	TU_OK(tu_read_exact(fine, back, 4, TU_WAIT));
 	ck_assert_int_eq(memcmp(back, "pong", 4), 0);
@@ -384,10 +357,10 @@ START_TEST(test_emfile)
 		ck_assert_msg(more[i] != -1, "%s", tu_error());
 	}
 	/* Ten more over ~1 s, each refused; measure the CPU meanwhile. */
-	sweeps0 = hd_signal_stat(&s, "sweeps");
-	wb0 = hd_signal_stat(&s, "wouldblock");
+	sweeps0 = tu_signal_stat(&s, "sweeps");
+	wb0 = tu_signal_stat(&s, "wouldblock");
 	if (spins)
-		spins0 = hd_signal_stat(&s, "spins");
+		spins0 = tu_signal_stat(&s, "spins");
 	start = tu_now_ms();
 	t0 = hd_cpu_ticks(s.pid);
 	for (i = 0; i < 10; i++) {
@@ -402,10 +375,10 @@ START_TEST(test_emfile)
 	}
 	t1 = hd_cpu_ticks(s.pid);
 	ck_assert_int_ge(t0, 0);
-	sweeps1 = hd_signal_stat(&s, "sweeps");
-	wb1 = hd_signal_stat(&s, "wouldblock");
+	sweeps1 = tu_signal_stat(&s, "sweeps");
+	wb1 = tu_signal_stat(&s, "wouldblock");
 	if (spins)
-		spins1 = hd_signal_stat(&s, "spins");
+		spins1 = tu_signal_stat(&s, "spins");
 	ck_assert(sweeps0 >= 0 && wb0 >= 0 && sweeps1 > sweeps0 && wb1 >= wb0);
 	fprintf(stderr, "emfile %s: 10 refused in %lld ms: %lld sweeps, %lld "
 	    "wouldblock, %.2f s CPU\n", drv, (long long)(tu_now_ms() - start),
@@ -610,7 +583,8 @@ START_TEST(test_oom_input)
 				break;
 		}
 	}
-	TU_OK(tu_server_wait_log(&s, "out of memory for input", TU_WAIT));
+	/* Echo's input goes straight into its output buffer. */
+	TU_OK(tu_server_wait_log(&s, "out of memory for output", TU_WAIT));
 	TU_OK(tu_set_nonblocking(hog, false));
 	TU_OK(tu_wait_closed(hog, TU_WAIT, NULL));
 	/* The other client echoes on, 100 KB of it. */
@@ -666,8 +640,12 @@ hd_wait_regulars(int fd, const char *drv)
  * loop can, most with a reset so the client side leaves no TIME_WAIT and
  * the ephemeral ports last, one in eight with a FIN.  Two clients per
  * server keep talking throughout, and each server's RSS must come back
- * to within 10% of what it was before the flood.
+ * to within 10% of what it was before the flood, or 512 kB, whichever is
+ * more: on a 2 MB process 10% is some fifty pages, which the allocator's
+ * arenas move by on their own, while a leak of even 100 bytes a
+ * connection over the flood's tens of thousands is megabytes.
  */
+#define HD_FLOOD_SLACK_KB(rss) ((rss) / 10 > 512 ? (rss) / 10 : 512)
 START_TEST(test_flood)
 {
 	enum { MAXD = 8 };
@@ -779,7 +757,7 @@ START_TEST(test_flood)
 		/* RSS settles back (polled, with a deadline). */
 		do {
 			rss1[d] = tu_rss_kb(s[d].pid);
-			if (rss1[d] <= rss0[d] + rss0[d] / 10)
+			if (rss1[d] <= rss0[d] + HD_FLOOD_SLACK_KB(rss0[d]))
 				break;
 			usleep(50 * 1000);
 		} while (tu_now_ms() < deadline);
@@ -789,7 +767,7 @@ START_TEST(test_flood)
 #ifndef __SANITIZE_ADDRESS__
 		/* ASan's quarantine keeps freed memory on purpose; there the
 		 * numbers are reported, not judged. */
-		ck_assert_msg(rss1[d] <= rss0[d] + rss0[d] / 10, "%s: RSS %ld "
+		ck_assert_msg(rss1[d] <= rss0[d] + HD_FLOOD_SLACK_KB(rss0[d]), "%s: RSS %ld "
 		    "kB before the flood, %ld kB after", tu_driver_name(drv[d]),
 		    rss0[d], rss1[d]);
 #endif

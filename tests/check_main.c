@@ -21,6 +21,7 @@ static Suite *(*const all_suites[])(void) = {
 	io_suite,
 	faults_suite,
 	harden_suite,
+	fair_suite,
 	fuzz_suite,
 	scale_suite,
 	lg_hist_suite,

@@ -10,6 +10,7 @@ Suite	*log_suite(void);
 Suite	*scale_suite(void);
 Suite	*faults_suite(void);
 Suite	*harden_suite(void);
+Suite	*fair_suite(void);
 Suite	*fuzz_suite(void);
 Suite	*buf_suite(void);
 Suite	*frame_suite(void);

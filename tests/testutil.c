@@ -1017,6 +1017,46 @@ tu_driver_name(int i)
 	return io_drivers[i]->name;
 }
 
+/* ---- stats and /proc ---------------------------------------------------- */
+
+long long
+tu_signal_stat(struct tu_server *s, const char *key)
+{
+	int before = tu_server_log_count(s, "stats event=signal");
+	int64_t deadline = tu_now_ms() + TU_WAIT;
+
+	if (kill(s->pid, SIGUSR1) == -1)
+		return -1;
+	while (tu_server_log_count(s, "stats event=signal") == before) {
+		if (tu_now_ms() >= deadline)
+			return -1;
+		usleep(10 * 1000);
+	}
+	return tu_server_stat(s, "signal", key);
+}
+
+long
+tu_proc_kb(pid_t pid, const char *key)
+{
+	char path[64], line[256], want[64];
+	long kb = -1;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	snprintf(want, sizeof(want), "%s:", key);
+	n = strlen(want);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, want, n) == 0) {
+			kb = strtol(line + n, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return kb;
+}
+
 const char *
 tu_driver_unavailable(int i)
 {
@@ -1047,16 +1087,5 @@ tu_skip_unless_chat(int i, const char *test)
 long
 tu_rss_kb(pid_t pid)
 {
-	char path[64], line[256];
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
+	return tu_proc_kb(pid, "VmRSS");
 }

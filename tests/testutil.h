@@ -84,6 +84,12 @@ int	tu_server_wait_log(struct tu_server *s, const char *needle,
 	    int timeout_ms);
 /* Count the occurrences of needle in the stderr log. */
 int	tu_server_log_count(struct tu_server *s, const char *needle);
+/* SIGUSR1, wait for the new "stats event=signal" line and return key=N
+ * from it; -1 if it never came or has no such key. */
+long long tu_signal_stat(struct tu_server *s, const char *key);
+/* A "Key: N kB" line of /proc/PID/status (VmRSS, VmHWM), in KiB; -1 if
+ * unreadable. */
+long	tu_proc_kb(pid_t pid, const char *key);
 /* key=N from the last "stats event=EVENT " line of the log; -1 if none. */
 long long tu_server_stat(struct tu_server *s, const char *event,
 	    const char *key);
