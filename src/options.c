@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -197,155 +198,94 @@ options_error(char *err, size_t errlen, const char *fmt, ...)
 	return OPTIONS_ERROR;
 }
 
-enum options_result
-options_parse(int argc, char **argv, struct config *cfg, char *err,
-    size_t errlen)
-{
-	char neterr[NET_ERR_LEN];
-	unsigned long n;
-	size_t size;
-	int ch, verbosity = LOG_INFO;
-	bool memory_set = false;
+/*
+ * The numeric options, as data: each takes a whole number in a range,
+ * written into one field of struct config.  The range text is what the
+ * error says ("--max-line: 'x' is not 1 to 16M").
+ */
+enum number_kind { NUMBER_LONG, NUMBER_UNSIGNED, NUMBER_SIZE };
 
-	options_defaults(cfg);
-	optind = 0;		/* GNU: full reset, so tests can parse again */
-	opterr = 0;		/* we word the errors ourselves */
-	while ((ch = getopt_long(argc, argv, ":l:m:i:vqhV", options_long,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'l':
-			if (net_parse_addr(optarg, "127.0.0.1", &cfg->listen,
-			    neterr) == -1)
-				return options_error(err, errlen, "--listen: %s",
-				    neterr);
-			break;
-		case 'm':
-			if (strcmp(optarg, "chat") == 0)
-				cfg->mode = MODE_CHAT;
-			else if (strcmp(optarg, "echo") == 0)
-				cfg->mode = MODE_ECHO;
-			else
-				return options_error(err, errlen,
-				    "--mode: '%s' is not chat or echo", optarg);
-			break;
-		case 'i':
-			if ((cfg->io = io_find(optarg)) == NULL)
-				return options_error(err, errlen,
-				    "--io: no driver named '%s'", optarg);
-			break;
-		case OPT_MAX_CLIENTS:
-			if (parse_ulong(optarg, 1, 1000000, &n) == -1)
-				return options_error(err, errlen,
-				    "--max-clients: '%s' is not 1 to 1000000",
-				    optarg);
-			cfg->max_clients = (long)n;
-			break;
-		case OPT_MAX_LINE:
-			if (parse_size(optarg, 1, 16 << 20, &size) == -1)
-				return options_error(err, errlen,
-				    "--max-line: '%s' is not 1 to 16M", optarg);
-			cfg->max_line = size;
-			break;
-		case OPT_MAX_OUTBUF:
-			if (parse_size(optarg, 1, (size_t)1 << 30, &size) == -1)
-				return options_error(err, errlen,
-				    "--max-outbuf: '%s' is not 1 to 1G", optarg);
-			cfg->max_outbuf = size;
-			break;
-		case OPT_MAX_MEMORY:
-			if (parse_size(optarg, 0, (size_t)1 << 40, &size) == -1)
-				return options_error(err, errlen,
-				    "--max-memory: '%s' is not 0 to 1T", optarg);
-			cfg->max_memory = size;
-			memory_set = true;
-			break;
-		case OPT_STATS_INTERVAL:
-			if (parse_ulong(optarg, 0, 86400, &n) == -1)
-				return options_error(err, errlen,
-				    "--stats-interval: '%s' is not 0 to 86400",
-				    optarg);
-			cfg->stats_interval = (unsigned)n;
-			break;
-		case OPT_BACKOFF_MAX_US:
-			if (parse_ulong(optarg, 0, 1000000, &n) == -1)
-				return options_error(err, errlen,
-				    "--backoff-max-us: '%s' is not 0 to 1000000",
-				    optarg);
-			cfg->backoff_max_us = (unsigned)n;
-			break;
-		case OPT_SPIN_US:
-			if (parse_ulong(optarg, 0, 1000000, &n) == -1)
-				return options_error(err, errlen,
-				    "--spin-us: '%s' is not 0 to 1000000",
-				    optarg);
-			cfg->spin_us = (unsigned)n;
-			break;
-		case OPT_SPIN:
-			if (strcmp(optarg, "epoll") == 0)
-				cfg->spin = IO_SPIN_EPOLL;
-			else if (strcmp(optarg, "busy") == 0)
-				cfg->spin = IO_SPIN_BUSY;
-			else
-				return options_error(err, errlen,
-				    "--spin: '%s' is not epoll or busy", optarg);
-			break;
-		case OPT_IDLE_TIMEOUT:
-		case OPT_LINE_TIMEOUT:
-			if (parse_ulong(optarg, 0, 86400, &n) == -1)
-				return options_error(err, errlen,
-				    "--%s: '%s' is not 0 to 86400",
-				    ch == OPT_IDLE_TIMEOUT ? "idle-timeout" :
-				    "line-timeout", optarg);
-			if (ch == OPT_IDLE_TIMEOUT)
-				cfg->idle_timeout = (unsigned)n;
-			else
-				cfg->line_timeout = (unsigned)n;
-			break;
-		case OPT_WORKERS:
-			if (parse_ulong(optarg, 1, 256, &n) == -1)
-				return options_error(err, errlen,
-				    "--workers: '%s' is not 1 to 256", optarg);
-			cfg->workers = (unsigned)n;
-			break;
-		case OPT_BUS:
-			if (options_parse_bus(optarg, cfg, err, errlen) == -1)
-				return OPTIONS_ERROR;
-			break;
-		case OPT_BUS_TTL:
-			if (parse_ulong(optarg, 1000, 3600000, &n) == -1)
-				return options_error(err, errlen,
-				    "--bus-ttl: '%s' is not 1000 to 3600000 ms",
-				    optarg);
-			cfg->bus_ttl_ms = (unsigned)n;
-			break;
-		case OPT_BUS_MAX_OUTBUF:
-			if (parse_size(optarg, 1024, (size_t)1 << 30, &size) == -1)
-				return options_error(err, errlen,
-				    "--bus-max-outbuf: '%s' is not 1k to 1G",
-				    optarg);
-			cfg->bus_max_outbuf = size;
-			break;
-		case 'v':
-			verbosity = LOG_DEBUG;
-			break;
-		case 'q':
-			verbosity = LOG_WARN;
-			break;
-		case 'h':
-			return OPTIONS_HELP;
-		case 'V':
-			return OPTIONS_VERSION;
-		case ':':
-			return options_error(err, errlen,
-			    "option '%s' needs a value", argv[optind - 1]);
-		default:
-			return options_error(err, errlen, "unknown option '%s'",
-			    argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return options_error(err, errlen, "unexpected argument '%s'",
-		    argv[optind]);
+struct number_option {
+	int	id;
+	const char *name;
+	enum number_kind kind;	/* NUMBER_SIZE takes a k/M/G suffix */
+	unsigned long long min, max;
+	const char *range;
+	size_t	offset;		/* of the field in struct config */
+};
+
+#define NUMBER(id, name, kind, min, max, range, field) \
+	{ id, name, kind, min, max, range, offsetof(struct config, field) }
+
+static const struct number_option number_options[] = {
+	NUMBER(OPT_MAX_CLIENTS, "max-clients", NUMBER_LONG, 1, 1000000,
+	    "1 to 1000000", max_clients),
+	NUMBER(OPT_MAX_LINE, "max-line", NUMBER_SIZE, 1, 16 << 20,
+	    "1 to 16M", max_line),
+	NUMBER(OPT_MAX_OUTBUF, "max-outbuf", NUMBER_SIZE, 1, 1ULL << 30,
+	    "1 to 1G", max_outbuf),
+	NUMBER(OPT_MAX_MEMORY, "max-memory", NUMBER_SIZE, 0, 1ULL << 40,
+	    "0 to 1T", max_memory),
+	NUMBER(OPT_STATS_INTERVAL, "stats-interval", NUMBER_UNSIGNED, 0,
+	    86400, "0 to 86400", stats_interval),
+	NUMBER(OPT_BACKOFF_MAX_US, "backoff-max-us", NUMBER_UNSIGNED, 0,
+	    1000000, "0 to 1000000", backoff_max_us),
+	NUMBER(OPT_SPIN_US, "spin-us", NUMBER_UNSIGNED, 0, 1000000,
+	    "0 to 1000000", spin_us),
+	NUMBER(OPT_IDLE_TIMEOUT, "idle-timeout", NUMBER_UNSIGNED, 0, 86400,
+	    "0 to 86400", idle_timeout),
+	NUMBER(OPT_LINE_TIMEOUT, "line-timeout", NUMBER_UNSIGNED, 0, 86400,
+	    "0 to 86400", line_timeout),
+	NUMBER(OPT_WORKERS, "workers", NUMBER_UNSIGNED, 1, 256, "1 to 256",
+	    workers),
+	NUMBER(OPT_BUS_TTL, "bus-ttl", NUMBER_UNSIGNED, 1000, 3600000,
+	    "1000 to 3600000 ms", bus_ttl_ms),
+	NUMBER(OPT_BUS_MAX_OUTBUF, "bus-max-outbuf", NUMBER_SIZE, 1024,
+	    1ULL << 30, "1k to 1G", bus_max_outbuf),
+};
+
+static const struct number_option *
+options_number(int id)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(number_options) / sizeof(number_options[0]); i++)
+		if (number_options[i].id == id)
+			return &number_options[i];
+	return NULL;
+}
+
+/* Parse arg for o into its field of cfg. */
+static enum options_result
+options_set_number(const struct number_option *o, const char *arg,
+    struct config *cfg, char *err, size_t errlen)
+{
+	char *field = (char *)cfg + o->offset;
+	unsigned long n = 0;
+	size_t size = 0;
+	int rc;
+
+	if (o->kind == NUMBER_SIZE)
+		rc = parse_size(arg, (size_t)o->min, (size_t)o->max, &size);
+	else
+		rc = parse_ulong(arg, (unsigned long)o->min,
+		    (unsigned long)o->max, &n);
+	if (rc == -1)
+		return options_error(err, errlen, "--%s: '%s' is not %s",
+		    o->name, arg, o->range);
+	if (o->kind == NUMBER_SIZE)
+		memcpy(field, &size, sizeof(size));
+	else if (o->kind == NUMBER_LONG)
+		*(long *)(void *)field = (long)n;
+	else
+		*(unsigned *)(void *)field = (unsigned)n;
+	return OPTIONS_RUN;
+}
+
+/* The rules between options, once all are read. */
+static enum options_result
+options_check(struct config *cfg, bool memory_set, char *err, size_t errlen)
+{
 	/* Every relayed line and every reply must fit in an empty output
 	 * buffer, or a client would be dropped as a slow reader for a long
 	 * line or a /who it did nothing wrong to receive. */
@@ -375,6 +315,87 @@ options_parse(int argc, char **argv, struct config *cfg, char *err,
 	if (cfg->mode == MODE_ECHO && cfg->bus)
 		return options_error(err, errlen, "--bus shares a chat room; "
 		    "echo mode has none");
+	return OPTIONS_RUN;
+}
+
+enum options_result
+options_parse(int argc, char **argv, struct config *cfg, char *err,
+    size_t errlen)
+{
+	const struct number_option *num;
+	char neterr[NET_ERR_LEN];
+	int ch, verbosity = LOG_INFO;
+	bool memory_set = false;
+
+	options_defaults(cfg);
+	optind = 0;		/* GNU: full reset, so tests can parse again */
+	opterr = 0;		/* we word the errors ourselves */
+	while ((ch = getopt_long(argc, argv, ":l:m:i:vqhV", options_long,
+	    NULL)) != -1) {
+		if ((num = options_number(ch)) != NULL) {
+			if (options_set_number(num, optarg, cfg, err, errlen)
+			    != OPTIONS_RUN)
+				return OPTIONS_ERROR;
+			memory_set |= ch == OPT_MAX_MEMORY;
+			continue;
+		}
+		switch (ch) {
+		case 'l':
+			if (net_parse_addr(optarg, "127.0.0.1", &cfg->listen,
+			    neterr) == -1)
+				return options_error(err, errlen, "--listen: %s",
+				    neterr);
+			break;
+		case 'm':
+			if (strcmp(optarg, "chat") == 0)
+				cfg->mode = MODE_CHAT;
+			else if (strcmp(optarg, "echo") == 0)
+				cfg->mode = MODE_ECHO;
+			else
+				return options_error(err, errlen,
+				    "--mode: '%s' is not chat or echo", optarg);
+			break;
+		case 'i':
+			if ((cfg->io = io_find(optarg)) == NULL)
+				return options_error(err, errlen,
+				    "--io: no driver named '%s'", optarg);
+			break;
+		case OPT_SPIN:
+			if (strcmp(optarg, "epoll") == 0)
+				cfg->spin = IO_SPIN_EPOLL;
+			else if (strcmp(optarg, "busy") == 0)
+				cfg->spin = IO_SPIN_BUSY;
+			else
+				return options_error(err, errlen,
+				    "--spin: '%s' is not epoll or busy", optarg);
+			break;
+		case OPT_BUS:
+			if (options_parse_bus(optarg, cfg, err, errlen) == -1)
+				return OPTIONS_ERROR;
+			break;
+		case 'v':
+			verbosity = LOG_DEBUG;
+			break;
+		case 'q':
+			verbosity = LOG_WARN;
+			break;
+		case 'h':
+			return OPTIONS_HELP;
+		case 'V':
+			return OPTIONS_VERSION;
+		case ':':
+			return options_error(err, errlen,
+			    "option '%s' needs a value", argv[optind - 1]);
+		default:
+			return options_error(err, errlen, "unknown option '%s'",
+			    argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return options_error(err, errlen, "unexpected argument '%s'",
+		    argv[optind]);
+	if (options_check(cfg, memory_set, err, errlen) != OPTIONS_RUN)
+		return OPTIONS_ERROR;
 	cfg->verbosity = verbosity;
 	return OPTIONS_RUN;
 }
