@@ -83,10 +83,6 @@ $(O)/%.o: %.c
 
 FORCE:
 
-# The load generator's printf-style helpers (lg_error, lg_bad) still pass
-# their format on as a variable; until bench/ makes them variadic with
-# format attributes, -Wformat=2's nonliteral check is off for bench/ only.
-$(O)/bench/%.o: ALL_CFLAGS += -Wno-format-nonliteral
 
 # --- tests ---------------------------------------------------------------
 # Check's flags are looked up when the recipe runs, after `deps` may have

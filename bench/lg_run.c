@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,13 +148,20 @@ lg_now(void)
 	return (uint64_t)ts.tv_sec * LG_NS + (uint64_t)ts.tv_nsec;
 }
 
+/* Keep the first error only: it is the cause, the rest its echoes. */
+static void lg_error(struct lg_engine *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
-lg_error(struct lg_engine *e, const char *fmt, const char *a, int errnum)
+lg_error(struct lg_engine *e, const char *fmt, ...)
 {
+	va_list ap;
+
 	if (e->res->first_error[0] != '\0')
 		return;
-	snprintf(e->res->first_error, sizeof(e->res->first_error), fmt, a,
-	    errnum != 0 ? strerror(errnum) : "");
+	va_start(ap, fmt);
+	vsnprintf(e->res->first_error, sizeof(e->res->first_error), fmt, ap);
+	va_end(ap);
 }
 
 /* ---- small helpers, exported -------------------------------------------- */
@@ -266,10 +274,10 @@ lg_close(struct lg_engine *e, struct lg_conn *c, bool by_server, int errnum)
 	if (by_server && e->phase != PH_DONE) {
 		e->res->closed_by_server++;
 		if (errnum != 0)
-			lg_error(e, "connection closed by server: %s%s", "",
-			    errnum);
+			lg_error(e, "connection closed by server: %s",
+			    strerror(errnum));
 		else
-			lg_error(e, "connection closed by server%s%s", "", 0);
+			lg_error(e, "connection closed by server");
 		if (e->phase == PH_SETUP && !c->nick_ok)
 			e->res->setup_failed = true;
 	}
@@ -390,14 +398,13 @@ lg_echo_done(struct lg_engine *e, struct lg_conn *c)
 	if (!c->rx_hdr_ok) {
 		lg_seq_corrupt(&c->seq, in);
 		lg_error(e, "echo reply with a bad header (not our message, or "
-		    "bytes lost or changed)%s%s", "", 0);
+		    "bytes lost or changed)");
 	} else {
 		v = lg_seq_accept(&c->seq, c->rx_seq, c->first_window_seq, in,
 		    &newly);
 		if (c->rx_bad) {
 			in->corrupted++;
-			lg_error(e, "echo reply differs from what was sent%s%s",
-			    "", 0);
+			lg_error(e, "echo reply differs from what was sent");
 		} else if (v != LG_SEQ_DUP) {
 			lg_record(e, c->rx_ts, e->cfg->size);
 		}
@@ -469,7 +476,7 @@ lg_chat_bad(struct lg_engine *e, const char *line, size_t len, bool count)
 	for (i = 0; i < len && i < sizeof(shown) - 1; i++)
 		shown[i] = (line[i] >= 0x20 && line[i] < 0x7f) ? line[i] : '?';
 	shown[i] = '\0';
-	lg_error(e, "line from server: \"%s\"%s", shown, 0);
+	lg_error(e, "line from server: \"%s\"", shown);
 }
 
 /* "lg123" -> 123; -1 if it is not one of ours. */
@@ -737,7 +744,7 @@ lg_connected(struct lg_engine *e, struct lg_conn *c)
 		c->state = CS_FAILED;
 		e->res->connections_failed++;
 		lg_error(e, "cannot connect to %s: %s",
-		    e->addr_name[c->id % e->cfg->naddrs], soerr);
+		    e->addr_name[c->id % e->cfg->naddrs], strerror(soerr));
 		return;
 	}
 	c->state = CS_OPEN;
@@ -789,7 +796,7 @@ lg_open_one(struct lg_engine *e, struct lg_conn *c)
 		c->state = CS_FAILED;
 		e->settled++;
 		e->res->connections_failed++;
-		lg_error(e, "%s%s", err, 0);
+		lg_error(e, "%s", err);
 		return;
 	}
 	c->state = CS_CONNECTING;
@@ -1044,7 +1051,7 @@ lg_advance(struct lg_engine *e)
 				e->conns[i].state = CS_FAILED;
 				e->res->connections_failed++;
 				lg_error(e, "cannot connect to %s: %s",
-				    e->addr_name[i % cfg->naddrs], ETIMEDOUT);
+				    e->addr_name[i % cfg->naddrs], strerror(ETIMEDOUT));
 			}
 		if (e->res->connections_ok == 0) {
 			e->phase = PH_DONE;
@@ -1093,7 +1100,7 @@ lg_advance(struct lg_engine *e)
 				return e->t_setup_end;
 			e->res->setup_failed = true;
 			lg_error(e, "--ready: %s connections were never served "
-			    "within 120 s%s", "some", 0);
+			    "within 120 s", "some");
 			e->phase = PH_DONE;
 			return 0;
 		}
@@ -1119,15 +1126,15 @@ lg_advance(struct lg_engine *e)
 			}
 			if (e->greeted > 0)
 				lg_error(e, "--no-nick: %s clients without a "
-				    "first line after 10 s, going on%s",
-				    "some", 0);
+				    "first line after 10 s, going on",
+				    "some");
 			lg_begin_run(e);
 			return e->now;
 		}
 		if (e->now >= e->t_setup_end) {
 			e->res->setup_failed = true;
 			lg_error(e, "chat setup: %s nick confirmations missing "
-			    "after 10 s%s", "some", 0);
+			    "after 10 s", "some");
 			e->phase = PH_DONE;
 			return 0;
 		}

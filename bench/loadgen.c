@@ -1,6 +1,7 @@
 /* loadgen.c - pollserv's load generator: options, then one run, then a report. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,11 +167,19 @@ lg_usage(FILE *fp, bool full)
 		fputs(lg_help_text[i], fp);
 }
 
+static void lg_bad(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+
+/* A bad command line: the reason, the short usage, exit 2. */
 static void
-lg_bad(const char *fmt, const char *a, const char *b)
+lg_bad(const char *fmt, ...)
 {
+	va_list ap;
+
 	fprintf(stderr, "loadgen: ");
-	fprintf(stderr, fmt, a, b);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fprintf(stderr, "\n");
 	lg_usage(stderr, false);
 	exit(LG_EXIT_USAGE);
