@@ -160,7 +160,9 @@ FUZZ_CC	     ?= clang
 
 fuzz:
 	@FUZZ_CC='$(FUZZ_CC)' FUZZ_SECONDS='$(FUZZ_SECONDS)' \
-	    FUZZ_OUT='$(BUILD)/fuzz' sh tests/fuzz/run-fuzz.sh
+	    FUZZ_OUT='$(BUILD)/fuzz' \
+	    FUZZ_CPPFLAGS='$(URING_CFLAGS) $(HIREDIS_CFLAGS)' \
+	    FUZZ_LIBS='$(URING_LIBS) $(HIREDIS_LIBS)' sh tests/fuzz/run-fuzz.sh
 
 soak:
 	@$(MAKE) --no-print-directory SANITIZE=1 $(BUILD)/san/pollserv \

@@ -53,7 +53,9 @@ fi
 
 echo "fuzz: building $bin"
 # shellcheck disable=SC2086
-$cc $flags -o "$bin" tests/fuzz/fuzz_chat.c $srcs || exit 1
+# The server links liburing and hiredis (the Makefile passes their flags).
+$cc $flags ${FUZZ_CPPFLAGS:-} -o "$bin" tests/fuzz/fuzz_chat.c $srcs \
+    ${FUZZ_LIBS:-} || exit 1
 
 echo "fuzz: running for ${secs}s"
 log=$out/fuzz.log
