@@ -1,7 +1,7 @@
 /* io_sigio.c - signal-driven I/O: O_ASYNC sockets, one realtime signal per event. */
 /*
  * System calls: fcntl(2) F_SETOWN, F_SETSIG and O_ASYNC on every fd;
- * sigprocmask(2), signalfd(2), sigtimedwait(2); poll(2) with timeout 0.
+ * sigprocmask(2), signalfd(2), sigtimedwait(2); ppoll(2) with timeout 0.
  *
  * The model (Stevens, UNP 6.2 and 25): the kernel tells the process that
  * something happened on a socket by sending it a signal.  With F_SETSIG
@@ -63,6 +63,11 @@
  *   while the driver sleeps in sigtimedwait() interrupts it (EINTR), and
  *   one that arrives just before writes the wake pipe, whose read end is
  *   registered here like any socket and raises a signal of its own.
+ *   A pipe signals every write, so the loop writes it only when it is
+ *   empty (loop.c, loop_wake_armed): a SIGUSR1 storm would otherwise
+ *   queue one realtime signal per handler run.  And a handled signal
+ *   pending on entry fails even a zero-timeout poll(2) with EINTR, so
+ *   report() uses ppoll() with every signal blocked for the call.
  * - The wake pipe, the listener and the clients are all the same to the
  *   driver; the IO_LISTENER hint is ignored.
  */
@@ -101,6 +106,7 @@ struct io_sigio_state {
 	int	sigfd;			/* signalfd over the two signals */
 	sigset_t set;			/* IO_SIGIO_SIGNAL and SIGIO */
 	sigset_t old_mask;		/* restored by destroy() */
+	sigset_t all;			/* every signal: ppoll's mask in report() */
 	struct io_sigio_fd *fds;	/* indexed by fd */
 	size_t	fds_len;
 	int	max_fd;			/* highest fd ever registered */
@@ -178,6 +184,7 @@ io_sigio_create(const struct io_config *cfg)
 	sigemptyset(&st->set);
 	sigaddset(&st->set, st->signo);
 	sigaddset(&st->set, SIGIO);
+	sigfillset(&st->all);
 	if (io_sigio_grow_fds(st, 63) == -1 ||
 	    io_sigio_grow_lists(st, 64) == -1)
 		goto fail;
@@ -328,6 +335,7 @@ static int
 io_sigio_report(struct io_sigio_state *st, struct io_event *fired,
     int max_fired)
 {
+	static const struct timespec zero = { 0, 0 };
 	size_t i, n = 0, nnext = 0;
 	int fd, want, mask, out = 0, rc;
 	short re;
@@ -347,9 +355,13 @@ io_sigio_report(struct io_sigio_state *st, struct io_event *fired,
 	st->ncand = 0;
 	if (n == 0)
 		return 0;
-	do
-		rc = poll(st->pfds, (nfds_t)n, 0);
-	while (rc == -1 && errno == EINTR);
+	/*
+	 * Every signal held back for the length of the call: a handled one
+	 * (SIGUSR1) pending on entry would make even a zero-timeout poll(2)
+	 * fail with EINTR, and under a storm of them a retry loop here spun
+	 * for a tenth of a second at a time.  It is handled on the way out.
+	 */
+	rc = ppoll(st->pfds, (nfds_t)n, &zero, &st->all);
 	if (rc == -1) {
 		/* Keep them all for the next try. */
 		for (i = 0; i < n; i++)

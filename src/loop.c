@@ -34,6 +34,16 @@
 volatile sig_atomic_t loop_stop_requested;
 volatile sig_atomic_t loop_stats_requested;
 static int loop_wake_fd = -1;
+/*
+ * 1 while the wake pipe is empty and the next signal must write to it.
+ * One byte per drain is enough to wake the driver, and it keeps a storm
+ * cheap: without this every handler ran a write(2), the pipe filled, and
+ * on the sigio driver every write raised a queued realtime signal of its
+ * own (a pipe with O_ASYNC signals each write), so one SIGUSR1 storm
+ * became a storm of tens of thousands of queued signals that wait() had
+ * to read before it could look at a client: relays took seconds.
+ */
+static volatile sig_atomic_t loop_wake_armed = 1;
 /* The signals the loop handles, held back during a non-blocking driver's
  * sweep (loop_sweep). */
 static sigset_t loop_signals;
@@ -51,8 +61,10 @@ loop_signal(int sig)
 		loop_stop_requested = 1;
 	/* Wake a driver blocked in select/poll/epoll even if the signal came
 	 * just before it went to sleep. */
-	if (loop_wake_fd != -1)
+	if (loop_wake_fd != -1 && loop_wake_armed) {
+		loop_wake_armed = 0;
 		(void)!write(loop_wake_fd, "x", 1);
+	}
 	errno = saved;
 }
 
@@ -85,6 +97,10 @@ loop_drain_wake_pipe(struct server *srv)
 
 	while (read(srv->wake_rd, sink, sizeof(sink)) > 0)
 		;
+	/* Emptied first, armed second: a signal in between sets only its
+	 * flag, and loop_run() looks at the flags before it sleeps again
+	 * (loop_next_timeout() does not sleep on a pending one). */
+	loop_wake_armed = 1;
 }
 
 /* ---- flush and reap ----------------------------------------------------- */
@@ -452,8 +468,10 @@ loop_next_timeout(struct server *srv)
 		if (next == -1 || at < next)
 			next = at;
 	}
-	/* Work left over for the next sweep: do not sleep on it. */
+	/* Work left over for the next sweep, or a stop that came after
+	 * loop_run() last looked: do not sleep on it. */
 	if (srv->timers_pending ||
+	    (loop_stop_requested && !srv->ctx.shutting_down) ||
 	    (srv->ctx.backlog.len > 0 && !srv->ctx.input_paused))
 		next = srv->ctx.now_ms;
 	/* A blocking driver wakes for the tick while timeouts are armed or
