@@ -7,7 +7,7 @@ tool to CPU 0 when there are two CPUs):
 
     make
     bench/attack.py --case all --io epoll,busy          # the seven cases
-    bench/attack.py --case sigstorm --io busy,select,poll,epoll,backoff
+    bench/attack.py --case sigstorm --io all           # every chat driver
     bench/attack.py --case fdlimit --io poll
     bench/attack.py --case burst --reps 2 --json out.json -- --max-outbuf 2M
 
@@ -127,7 +127,27 @@ LEAVE_GROUP = ["quit", "linetimeout", "idletimeout", "fin", "rst"]
 MEMORY_GROUP = ["broadcast", "churn"]
 ALL_CASES = ["burst", "flood"] + LEAVE_GROUP + MEMORY_GROUP + \
     ["lineclock", "fdlimit", "sigstorm"]
-DRIVERS = ["busy", "select", "poll", "epoll", "backoff", "sigio", "uring-poll"]
+
+
+def chat_drivers(pollserv):
+    """The drivers `pollserv --help` lists under --io, without the ones that
+    serve echo mode only: every case here is a chat room."""
+    try:
+        text = subprocess.run([pollserv, "--help"], capture_output=True,
+                              text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    names, inside = [], False
+    for line in text.splitlines():
+        if re.match(r"\s*-i, --io\b", line):
+            inside = True
+        elif inside:
+            m = re.match(r"      ([a-z][a-z0-9-]*) +\S", line)
+            if m is None:
+                break
+            if "echo mode only" not in line:
+                names.append(m.group(1))
+    return names
 
 RXBUF = bytearray(256 * 1024)   # every reader recv()s into this one buffer
 RXVIEW = memoryview(RXBUF)
@@ -1204,8 +1224,8 @@ def parse_args(argv):
     p.add_argument("--pollserv", default="./pollserv", metavar="PATH",
                    help="server binary (default ./pollserv)")
     p.add_argument("--io", default="epoll", metavar="DRIVER[,DRIVER...]",
-                   help="driver(s): %s or all (default epoll)" %
-                   ",".join(DRIVERS))
+                   help="driver(s) from the server's --help that serve "
+                   "chat, or all (default epoll)")
     p.add_argument("--case", default="all", metavar="NAME[,NAME...]",
                    help="case(s): %s, leave, memory or all (default all)" %
                    ",".join(ALL_CASES))
@@ -1242,7 +1262,11 @@ def parse_args(argv):
                    help="write every result as JSON to FILE (- = stdout)")
     a = p.parse_args(argv)
     try:
-        a.ios = expand(a.io, {"all": DRIVERS}, DRIVERS, "driver")
+        drivers = chat_drivers(a.pollserv)
+        if not drivers:
+            raise argparse.ArgumentTypeError(
+                "%s --help lists no --io drivers" % a.pollserv)
+        a.ios = expand(a.io, {"all": drivers}, drivers, "driver")
         a.cases = expand(a.case, {"all": ALL_CASES, "leave": LEAVE_GROUP,
                                   "memory": MEMORY_GROUP}, CASES, "case")
     except argparse.ArgumentTypeError as e:
