@@ -74,8 +74,9 @@
  *   IORING_OP_POLL_ADD, armed again by every wait (and again when its
  *   interest changes), and is reported by readiness like uring-poll's;
  *   its owner makes the system calls.
- * - If io_uring or its buffer rings cannot be set up, the probe says why
- *   in one line and pollserv exits 1 (src/uring_ring.c does the setup).
+ * - If io_uring, its buffer rings or multishot recv (Linux 6.0) cannot be
+ *   set up, the probe says why in one line and pollserv exits 1
+ *   (src/uring_ring.c does the setup).
  */
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -1227,12 +1228,55 @@ static const struct sysio uring_sysio = {
 	uring_recv, uring_send, uring_accept, uring_shutdown, uring_close
 };
 
-/* uring_ring_probe (multishot poll, 5.13), then a provided buffer ring. */
+/*
+ * With the buffer ring registered: one byte through a socketpair must come
+ * back from a multishot recv that picked its buffer from the ring and
+ * stays armed.  Multishot recv is Linux 6.0; on 5.19 the buffer ring
+ * registers but the recv fails with EINVAL, and without this check the
+ * driver would start and then fail every client.  Returns 0 or -errno.
+ */
+static int
+uring_probe_recv(struct io_uring *ring, struct io_uring_buf_ring *br)
+{
+	static char buf[64];
+	struct __kernel_timespec ts = { 1, 0 };
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	int sv[2], rc;
+
+	io_uring_buf_ring_init(br);
+	io_uring_buf_ring_add(br, buf, sizeof(buf), 0,
+	    io_uring_buf_ring_mask(4), 0);
+	io_uring_buf_ring_advance(br, 1);
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
+		return -errno;
+	(void)!write(sv[1], "p", 1);
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_recv_multishot(sqe, sv[0], NULL, 0, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = URING_BGID;
+	/* Submitted count (or 0 from an older liburing), else -errno. */
+	rc = io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, NULL);
+	if (rc >= 0) {
+		if (cqe->res < 0)
+			rc = cqe->res;
+		else if (cqe->res != 1 || !(cqe->flags & IORING_CQE_F_BUFFER) ||
+		    !(cqe->flags & IORING_CQE_F_MORE))
+			rc = -EOPNOTSUPP;
+	}
+	close(sv[0]);
+	close(sv[1]);
+	return rc < 0 ? rc : 0;
+}
+
+/* uring_ring_probe (multishot poll, 5.13), then a provided buffer ring
+ * (5.19), then multishot recv from it (6.0). */
 static int
 uring_probe(char *why, size_t len)
 {
 	struct io_uring_buf_reg reg;
 	struct io_uring ring;
+	const char *what;
 	void *br;
 	int rc;
 
@@ -1245,15 +1289,20 @@ uring_probe(char *why, size_t len)
 	memset(&reg, 0, sizeof(reg));
 	reg.ring_addr = (uint64_t)(uintptr_t)br;
 	reg.ring_entries = 4;
+	reg.bgid = URING_BGID;
+	what = "no provided buffer rings (Linux 5.19 and later)";
 	rc = br == MAP_FAILED ? -ENOMEM :
 	    io_uring_register_buf_ring(&ring, &reg, 0);
+	if (rc == 0) {
+		what = "no multishot recv (Linux 6.0 and later)";
+		rc = uring_probe_recv(&ring, br);
+	}
 	io_uring_queue_exit(&ring);
 	if (br != MAP_FAILED)
 		munmap(br, 4096);
 	if (rc < 0) {
 		if (why != NULL)
-			snprintf(why, len, "io_uring unavailable: no provided "
-			    "buffer rings (Linux 5.19 and later): %s",
+			snprintf(why, len, "io_uring unavailable: %s: %s", what,
 			    strerror(-rc));
 		errno = -rc;
 		return -1;

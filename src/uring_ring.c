@@ -132,8 +132,10 @@ uring_ring_probe(char *why, size_t len)
 	sqe = io_uring_get_sqe(&ring);
 	io_uring_prep_poll_multishot(sqe, p[0], POLLIN);
 	io_uring_sqe_set_data64(sqe, 1);
+	/* It returns how many SQEs it submitted (liburing 2.3; older ones
+	 * returned 0), or -errno. */
 	rc = io_uring_submit_and_wait_timeout(&ring, &cqe, 1, &ts, NULL);
-	if (rc == 0 && (cqe->res < 0 || !(cqe->flags & IORING_CQE_F_MORE)))
+	if (rc >= 0 && (cqe->res < 0 || !(cqe->flags & IORING_CQE_F_MORE)))
 		rc = cqe->res < 0 ? cqe->res : -EOPNOTSUPP;
 	close(p[0]);
 	close(p[1]);

@@ -9,7 +9,9 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -161,6 +163,44 @@ START_TEST(test_io_table)
 	for (i = 0; i < NDRIVERS; i++)
 		ck_assert_int_eq(io_drivers[i]->probe != NULL,
 		    strncmp(io_drivers[i]->name, "uring", 5) == 0);
+}
+END_TEST
+
+/*
+ * A probe that fails where io_uring works would turn every uring test into
+ * a printed skip, and the run would still pass.  So where the kernel is
+ * 6.0 or later (multishot recv, the newest feature the probes ask for) and
+ * io_uring_setup() itself works, both probes must succeed.  Elsewhere the
+ * test says why it cannot tell.
+ */
+START_TEST(test_io_uring_probes_here)
+{
+	unsigned char params[120];	/* struct io_uring_params, zeroed */
+	struct utsname u;
+	int major = 0, minor = 0, fd, i;
+	char why[256];
+
+	ck_assert_int_eq(uname(&u), 0);
+	if (sscanf(u.release, "%d.%d", &major, &minor) != 2 || major < 6) {
+		fprintf(stderr, "skipped: test_io_uring_probes_here: kernel %s "
+		    "is older than 6.0\n", u.release);
+		return;
+	}
+	memset(params, 0, sizeof(params));
+	fd = (int)syscall(SYS_io_uring_setup, 2, params);
+	if (fd == -1) {
+		fprintf(stderr, "skipped: test_io_uring_probes_here: "
+		    "io_uring_setup: %s\n", strerror(errno));
+		return;
+	}
+	close(fd);
+	for (i = 0; i < NDRIVERS; i++) {
+		if (io_drivers[i]->probe == NULL)
+			continue;
+		ck_assert_msg(io_drivers[i]->probe(why, sizeof(why)) == 0,
+		    "--io %s: probe failed on Linux %s: %s",
+		    io_drivers[i]->name, u.release, why);
+	}
 }
 END_TEST
 
@@ -1431,6 +1471,7 @@ io_suite(void)
 	tc = tcase_create("drivers");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_io_table);
+	tcase_add_test(tc, test_io_uring_probes_here);
 	tcase_add_loop_test(tc, test_io_read_write, 0, NDRIVERS);
 	tcase_add_loop_test(tc, test_io_timeout, 0, NDRIVERS);
 	tcase_add_loop_test(tc, test_io_block_until_ready, 0, NDRIVERS);
